@@ -1,0 +1,182 @@
+"""conv2d and its two gradients (NCHW, float32 or float64; output dtype = input dtype).
+
+    conv2d(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)) -> y
+        x (N, C, H, W), w (O, C, KH, KW), bias (O,) or None, y (N, O, OH, OW)
+        y[n, o, oh, ow] = bias[o] + sum_{c,i,j} w[o, c, i, j] * xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]
+        OH = (H + 2*ph - dh*(KH - 1) - 1) // sh + 1  (cross-correlation, like PyTorch)
+    conv2d_grad_input(gy, w, input_hw, stride, padding, dilation) -> gx (N, C, H, W)
+        d<y, gy>/dx; this is conv_transpose2d's forward without bias. input_hw = (H, W)
+        picks the output size, which is how the caller expresses output_padding.
+    conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation) -> gw (O, C, KH, KW)
+        d<y, gy>/dw.
+
+conv_transpose2d in terms of these (w_t of shape (Cin, Cout, KH, KW)):
+    forward      y  = conv2d_grad_input(x, w_t, out_hw, ...)   (+ bias)
+    input grad   gx = conv2d(gy, w_t, None, ...)
+    weight grad  gw = conv2d_grad_weight(gy, x, kernel_hw, ...)   (the roles of x and gy swap)
+
+The fast versions are im2col + one big GEMM over the whole batch: the columns are laid
+out (C*KH*KW, N*OH*OW), so BLAS sees a single (O, C*KH*KW) @ (C*KH*KW, N*OH*OW)
+product instead of N small ones.
+"""
+import numpy as np
+
+from ._jit import cupy, lazy_njit, prange
+from .im2col import col2im_cnhw_numba, col2im_cupy, im2col_cnhw_numba, im2col_cupy, out_size
+
+
+def _taps(KH, KW, OH, OW, stride, dilation):
+    """For each kernel tap (i, j): the strided slice of the padded input it reads."""
+    (sh, sw), (dh, dw) = stride, dilation
+    for i in range(KH):
+        for j in range(KW):
+            yield i, j, (slice(None), slice(None),
+                         slice(i * dh, i * dh + sh * (OH - 1) + 1, sh),
+                         slice(j * dw, j * dw + sw * (OW - 1) + 1, sw))
+
+
+# --- NumPy reference -------------------------------------------------------------------
+# One einsum per kernel tap: readable, obviously the formula above, and no im2col.
+
+def conv2d_ref(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+    N, C, H, W = x.shape
+    O, _, KH, KW = w.shape
+    (ph, pw) = padding
+    OH = out_size(H, KH, stride[0], ph, dilation[0])
+    OW = out_size(W, KW, stride[1], pw, dilation[1])
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))           # (N, C, H+2ph, W+2pw)
+    y = np.zeros((N, O, OH, OW), dtype=x.dtype)
+    for i, j, window in _taps(KH, KW, OH, OW, stride, dilation):
+        y += np.einsum("nchw,oc->nohw", xpad[window], w[:, :, i, j])  # (N, O, OH, OW)
+    if bias is not None:
+        y += bias.reshape(1, O, 1, 1)
+    return y
+
+
+def conv2d_grad_input_ref(gy, w, input_hw, stride, padding, dilation):
+    N, O, OH, OW = gy.shape
+    _, C, KH, KW = w.shape
+    H, W = input_hw
+    (ph, pw) = padding
+    assert OH == out_size(H, KH, stride[0], ph, dilation[0]), "gy height does not match input_hw"
+    assert OW == out_size(W, KW, stride[1], pw, dilation[1]), "gy width does not match input_hw"
+    gxpad = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=gy.dtype)
+    for i, j, window in _taps(KH, KW, OH, OW, stride, dilation):
+        # each tap read xpad[window] in the forward, so its gradient lands back there
+        gxpad[window] += np.einsum("nohw,oc->nchw", gy, w[:, :, i, j])
+    return gxpad[:, :, ph: ph + H, pw: pw + W].copy()                # (N, C, H, W)
+
+
+def conv2d_grad_weight_ref(x, gy, kernel_hw, stride, padding, dilation):
+    N, C, H, W = x.shape
+    _, O, OH, OW = gy.shape
+    KH, KW = kernel_hw
+    (ph, pw) = padding
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    gw = np.empty((O, C, KH, KW), dtype=x.dtype)
+    for i, j, window in _taps(KH, KW, OH, OW, stride, dilation):
+        gw[:, :, i, j] = np.einsum("nohw,nchw->oc", gy, xpad[window])
+    return gw
+
+
+# --- CPU: Numba ---
+# Numba does the memory shuffles (im2col, col2im, and the (O, N) <-> (N, O) swap that
+# the batch-wide GEMM needs); BLAS does the arithmetic.
+
+@lazy_njit(parallel=True)
+def _swap01(src, bias, out):
+    """out[b, a, :] = src[a, b, :] + bias[a]  (bias may be empty: then no bias)."""
+    A, B, L = src.shape
+    has_bias = bias.shape[0] > 0
+    for ba in prange(B * A):
+        b, a = ba // A, ba % A
+        add = bias[a] if has_bias else 0.0
+        for l in range(L):
+            out[b, a, l] = src[a, b, l] + add
+
+
+def _swap_batch_and_channels(t, bias=None):
+    """(A, B, L) -> (B, A, L), optionally adding bias[a]; one parallel pass."""
+    A, B, L = t.shape
+    out = np.empty((B, A, L), dtype=t.dtype)
+    b = np.empty(0, dtype=t.dtype) if bias is None else np.ascontiguousarray(bias, dtype=t.dtype)
+    _swap01(np.ascontiguousarray(t), b, out)
+    return out
+
+
+def conv2d_numba(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+    N, C, H, W = x.shape
+    O, _, KH, KW = w.shape
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
+    cols = im2col_cnhw_numba(x, (KH, KW), stride, padding, dilation)  # (C*KH*KW, N*OH*OW)
+    y = w.reshape(O, C * KH * KW) @ cols                               # (O, N*OH*OW)
+    y = _swap_batch_and_channels(y.reshape(O, N, OH * OW), bias)       # (N, O, OH*OW)
+    return y.reshape(N, O, OH, OW)
+
+
+def conv2d_grad_input_numba(gy, w, input_hw, stride, padding, dilation):
+    N, O, OH, OW = gy.shape
+    _, C, KH, KW = w.shape
+    H, W = input_hw
+    assert OH == out_size(H, KH, stride[0], padding[0], dilation[0]), "gy height does not match input_hw"
+    assert OW == out_size(W, KW, stride[1], padding[1], dilation[1]), "gy width does not match input_hw"
+    gy_t = _swap_batch_and_channels(gy.reshape(N, O, OH * OW))       # (O, N, OH*OW)
+    cols = w.reshape(O, C * KH * KW).T @ gy_t.reshape(O, N * OH * OW)  # (C*KH*KW, N*OH*OW)
+    return col2im_cnhw_numba(cols, (N, C, H, W), (KH, KW), stride, padding, dilation)
+
+
+def conv2d_grad_weight_numba(x, gy, kernel_hw, stride, padding, dilation):
+    N, C, H, W = x.shape
+    _, O, OH, OW = gy.shape
+    KH, KW = kernel_hw
+    cols = im2col_cnhw_numba(x, kernel_hw, stride, padding, dilation)  # (C*KH*KW, N*OH*OW)
+    gy_t = _swap_batch_and_channels(gy.reshape(N, O, OH * OW))       # (O, N, OH*OW)
+    # NOTE: cols.T is a free view; BLAS reads it transposed, no copy is made.
+    gw = gy_t.reshape(O, N * OH * OW) @ cols.T                         # (O, C*KH*KW)
+    return gw.reshape(O, C, KH, KW)
+
+
+# --- GPU: CuPy ---
+# Same plan: RawKernel im2col/col2im (im2col.cu) around one cuBLAS GEMM.
+
+def conv2d_cupy(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+    cp = cupy()
+    N, C, H, W = x.shape
+    O, _, KH, KW = w.shape
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
+    cols = im2col_cupy(x, (KH, KW), stride, padding, dilation, batch_major=False)
+    y = w.reshape(O, C * KH * KW) @ cols                               # (O, N*OH*OW)
+    y = y.reshape(O, N, OH * OW).transpose(1, 0, 2)                    # (N, O, OH*OW) view
+    if bias is not None:
+        y = y + bias.reshape(1, O, 1)
+    return cp.ascontiguousarray(y).reshape(N, O, OH, OW)
+
+
+def conv2d_grad_input_cupy(gy, w, input_hw, stride, padding, dilation):
+    cp = cupy()
+    N, O, OH, OW = gy.shape
+    _, C, KH, KW = w.shape
+    gy_t = cp.ascontiguousarray(gy.reshape(N, O, OH * OW).transpose(1, 0, 2))  # (O, N, OH*OW)
+    cols = w.reshape(O, C * KH * KW).T @ gy_t.reshape(O, N * OH * OW)  # (C*KH*KW, N*OH*OW)
+    return col2im_cupy(cols, (N, C, *input_hw), (KH, KW), stride, padding, dilation,
+                       batch_major=False)
+
+
+def conv2d_grad_weight_cupy(x, gy, kernel_hw, stride, padding, dilation):
+    cp = cupy()
+    N, C, H, W = x.shape
+    _, O, OH, OW = gy.shape
+    KH, KW = kernel_hw
+    cols = im2col_cupy(x, kernel_hw, stride, padding, dilation, batch_major=False)
+    gy_t = cp.ascontiguousarray(gy.reshape(N, O, OH * OW).transpose(1, 0, 2))  # (O, N, OH*OW)
+    gw = gy_t.reshape(O, N * OH * OW) @ cols.T                         # (O, C*KH*KW)
+    return gw.reshape(O, C, KH, KW)
+
+
+CONV2D = {"numpy": conv2d_ref, "numba": conv2d_numba, "cupy": conv2d_cupy}
+CONV2D_GRAD_INPUT = {"numpy": conv2d_grad_input_ref, "numba": conv2d_grad_input_numba,
+                     "cupy": conv2d_grad_input_cupy}
+CONV2D_GRAD_WEIGHT = {"numpy": conv2d_grad_weight_ref, "numba": conv2d_grad_weight_numba,
+                      "cupy": conv2d_grad_weight_cupy}

@@ -1,0 +1,217 @@
+"""im2col / col2im: turn a convolution into one matrix product.
+
+Contract (NCHW, float32 or float64, output dtype = input dtype):
+
+    im2col(x, kernel_hw, stride, padding, dilation) -> cols (N, C*KH*KW, OH*OW)
+        cols[n, (c*KH + i)*KW + j, oh*OW + ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]
+        where xpad is x with `padding` zeros on each side.
+    col2im(cols, input_shape, kernel_hw, stride, padding, dilation) -> (N, C, H, W)
+        the adjoint of im2col: every column entry is added back to the pixel it was
+        copied from (overlapping windows sum), entries that came from padding are dropped.
+
+    OH = (H + 2*ph - dh*(KH - 1) - 1) // sh + 1   (same for OW)
+
+With cols in hand, conv2d is `w.reshape(O, C*KH*KW) @ cols`. The convolution kernels in
+conv.py use the same loops with the batch axis moved next to the pixels,
+layout (C, KH, KW, N, OH, OW), so that one big GEMM covers the whole batch.
+"""
+import numpy as np
+
+from ._jit import cupy, lazy_njit, prange
+
+
+def out_size(size, k, s, p, d):
+    """Output length of a convolution along one axis."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+# --- NumPy reference -------------------------------------------------------------------
+
+def im2col_ref(x, kernel_hw, stride, padding, dilation):
+    N, C, H, W = x.shape
+    KH, KW = kernel_hw
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    OH, OW = out_size(H, KH, sh, ph, dh), out_size(W, KW, sw, pw, dw)
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))           # (N, C, H+2ph, W+2pw)
+    cols = np.empty((N, C, KH, KW, OH, OW), dtype=x.dtype)
+    for i in range(KH):
+        for j in range(KW):
+            # every output pixel's (i, j) tap: a strided slice of the padded image
+            cols[:, :, i, j] = xpad[:, :, i * dh: i * dh + sh * (OH - 1) + 1: sh,
+                                    j * dw: j * dw + sw * (OW - 1) + 1: sw]
+    return cols.reshape(N, C * KH * KW, OH * OW)                     # (N, C*KH*KW, OH*OW)
+
+
+def col2im_ref(cols, input_shape, kernel_hw, stride, padding, dilation):
+    N, C, H, W = input_shape
+    KH, KW = kernel_hw
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    OH, OW = out_size(H, KH, sh, ph, dh), out_size(W, KW, sw, pw, dw)
+    cols = cols.reshape(N, C, KH, KW, OH, OW)
+    xpad = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=cols.dtype)
+    for i in range(KH):
+        for j in range(KW):
+            # NOTE: `+=` on a strided slice is safe here: within one (i, j) the slice
+            # touches each pixel at most once; overlaps come from different (i, j).
+            xpad[:, :, i * dh: i * dh + sh * (OH - 1) + 1: sh,
+                 j * dw: j * dw + sw * (OW - 1) + 1: sw] += cols[:, :, i, j]
+    return xpad[:, :, ph: ph + H, pw: pw + W].copy()                 # (N, C, H, W)
+
+
+# --- CPU: Numba ---
+# One loop nest each way. `out`/`cols` are 6-D views (C, KH, KW, N, OH, OW): conv.py passes
+# a C-contiguous buffer of that shape, the public im2col passes a transposed view of an
+# (N, C, KH, KW, OH, OW) buffer. Numba compiles one version per memory layout.
+# The parallel loop runs over (n, c) planes: each plane is written by one thread only,
+# so col2im needs no atomics, and it still splits work when C == 1.
+
+@lazy_njit(parallel=True)
+def _im2col_loops(x, out, sh, sw, ph, pw, dh, dw):
+    N, C, H, W = x.shape
+    KH, KW, OH, OW = out.shape[1], out.shape[2], out.shape[4], out.shape[5]
+    for nc in prange(N * C):
+        n, c = nc // C, nc % C
+        for i in range(KH):
+            for j in range(KW):
+                for oh in range(OH):
+                    h = oh * sh - ph + i * dh
+                    if h < 0 or h >= H:
+                        for ow in range(OW):
+                            out[c, i, j, n, oh, ow] = 0.0
+                        continue
+                    for ow in range(OW):
+                        w = ow * sw - pw + j * dw
+                        if 0 <= w < W:
+                            out[c, i, j, n, oh, ow] = x[n, c, h, w]
+                        else:
+                            out[c, i, j, n, oh, ow] = 0.0
+
+
+@lazy_njit(parallel=True)
+def _col2im_loops(cols, out, sh, sw, ph, pw, dh, dw):
+    N, C, H, W = out.shape
+    KH, KW, OH, OW = cols.shape[1], cols.shape[2], cols.shape[4], cols.shape[5]
+    for nc in prange(N * C):
+        n, c = nc // C, nc % C
+        for h in range(H):
+            for w in range(W):
+                out[n, c, h, w] = 0.0
+        for i in range(KH):
+            for j in range(KW):
+                for oh in range(OH):
+                    h = oh * sh - ph + i * dh
+                    if h < 0 or h >= H:
+                        continue
+                    for ow in range(OW):
+                        w = ow * sw - pw + j * dw
+                        if 0 <= w < W:
+                            out[n, c, h, w] += cols[c, i, j, n, oh, ow]
+
+
+def im2col_cnhw_numba(x, kernel_hw, stride, padding, dilation):
+    """im2col into the GEMM-friendly layout (C*KH*KW, N*OH*OW) used by conv.py."""
+    N, C, H, W = x.shape
+    KH, KW = kernel_hw
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
+    out = np.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
+    _im2col_loops(np.ascontiguousarray(x), out, *stride, *padding, *dilation)
+    return out.reshape(C * KH * KW, N * OH * OW)                     # (C*KH*KW, N*OH*OW)
+
+
+def col2im_cnhw_numba(cols, input_shape, kernel_hw, stride, padding, dilation):
+    """Adjoint of im2col_cnhw_numba: cols (C*KH*KW, N*OH*OW) -> (N, C, H, W)."""
+    N, C, H, W = input_shape
+    KH, KW = kernel_hw
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
+    out = np.empty((N, C, H, W), dtype=cols.dtype)
+    cols6 = np.ascontiguousarray(cols).reshape(C, KH, KW, N, OH, OW)
+    _col2im_loops(cols6, out, *stride, *padding, *dilation)
+    return out
+
+
+def im2col_numba(x, kernel_hw, stride, padding, dilation):
+    N, C, H, W = x.shape
+    KH, KW = kernel_hw
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
+    buf = np.empty((N, C, KH, KW, OH, OW), dtype=x.dtype)
+    _im2col_loops(np.ascontiguousarray(x), buf.transpose(1, 2, 3, 0, 4, 5),
+                  *stride, *padding, *dilation)
+    return buf.reshape(N, C * KH * KW, OH * OW)                      # (N, C*KH*KW, OH*OW)
+
+
+def col2im_numba(cols, input_shape, kernel_hw, stride, padding, dilation):
+    N, C, H, W = input_shape
+    KH, KW = kernel_hw
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
+    cols6 = np.ascontiguousarray(cols).reshape(N, C, KH, KW, OH, OW)
+    out = np.empty((N, C, H, W), dtype=cols.dtype)
+    _col2im_loops(cols6.transpose(1, 2, 3, 0, 4, 5), out, *stride, *padding, *dilation)
+    return out
+
+
+# --- GPU: CuPy ---
+# CUDA source lives in im2col.cu (one thread per output element; col2im gathers instead
+# of scattering, so there are no atomics and the sum order is fixed).
+
+_CU_FILE = __file__.rsplit(".", 1)[0] + ".cu"
+_kernels = {}
+
+
+def _cuda_kernel(name, dtype):
+    """RawKernel `name_f32` / `name_f64` from im2col.cu, compiled once per process."""
+    key = (name, np.dtype(dtype).itemsize)
+    if key not in _kernels:
+        cp = cupy()
+        with open(_CU_FILE) as f:
+            src = f.read()
+        suffix = "f32" if key[1] == 4 else "f64"
+        _kernels[key] = cp.RawKernel(src, f"{name}_{suffix}")
+    return _kernels[key]
+
+
+def _launch(kernel, total, args):
+    threads = 256
+    blocks = (total + threads - 1) // threads
+    if total > 0:
+        kernel((blocks,), (threads,), args)
+
+
+def _geometry(input_shape, kernel_hw, stride, padding, dilation):
+    N, C, H, W = input_shape
+    KH, KW = kernel_hw
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
+    ints = tuple(np.int32(v) for v in (N, C, H, W, KH, KW, OH, OW, *stride, *padding, *dilation))
+    return OH, OW, ints
+
+
+def im2col_cupy(x, kernel_hw, stride, padding, dilation, batch_major=True):
+    """batch_major=True: (N, C*KH*KW, OH*OW); False: (C*KH*KW, N*OH*OW) for conv.py."""
+    cp = cupy()
+    x = cp.ascontiguousarray(x)
+    N, C = x.shape[:2]
+    OH, OW, ints = _geometry(x.shape, kernel_hw, stride, padding, dilation)
+    K = C * kernel_hw[0] * kernel_hw[1]
+    shape = (N, K, OH * OW) if batch_major else (K, N * OH * OW)
+    out = cp.empty(shape, dtype=x.dtype)
+    _launch(_cuda_kernel("im2col", x.dtype), out.size,
+            (x, out, *ints, np.int32(batch_major), np.int64(out.size)))
+    return out
+
+
+def col2im_cupy(cols, input_shape, kernel_hw, stride, padding, dilation, batch_major=True):
+    cp = cupy()
+    cols = cp.ascontiguousarray(cols)
+    OH, OW, ints = _geometry(input_shape, kernel_hw, stride, padding, dilation)
+    out = cp.empty(tuple(input_shape), dtype=cols.dtype)
+    _launch(_cuda_kernel("col2im", cols.dtype), out.size,
+            (cols, out, *ints, np.int32(batch_major), np.int64(out.size)))
+    return out
+
+
+IM2COL = {"numpy": im2col_ref, "numba": im2col_numba, "cupy": im2col_cupy}
+COL2IM = {"numpy": col2im_ref, "numba": col2im_numba, "cupy": col2im_cupy}

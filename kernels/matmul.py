@@ -1,0 +1,73 @@
+"""matmul(a, b): NumPy's matmul semantics (2-D, batched, broadcast batch dims, 1-D operands).
+
+    a (..., M, K) @ b (..., K, P) -> (broadcast(...), M, P); dtype = input dtype.
+    A 1-D a is treated as (1, K) and a 1-D b as (K, 1); the added axis is dropped again.
+
+The fastest CPU version is BLAS through np.matmul (OpenBLAS uses blocking, packing and
+hand-written SIMD micro-kernels). The Numba version is a teaching exhibit: the textbook
+loop in a cache-friendly order, parallel over rows. It is correct and loses to BLAS.
+"""
+import numpy as np
+
+from ._jit import cupy, lazy_njit, prange
+
+
+def _promote_1d(a, b):
+    squeeze = []
+    if a.ndim == 1:
+        a, squeeze = a[None, :], squeeze + [-2]
+    if b.ndim == 1:
+        b, squeeze = b[:, None], squeeze + [-1]
+    return a, b, tuple(squeeze)
+
+
+# --- NumPy reference -------------------------------------------------------------------
+
+def matmul_ref(a, b):
+    a2, b2, squeeze = _promote_1d(a, b)
+    # einsum without optimize= is NumPy's own sum-of-products loop, independent of BLAS
+    c = np.einsum("...mk,...kp->...mp", a2, b2)
+    return c.squeeze(squeeze) if squeeze else c
+
+
+def matmul_blas(a, b):
+    return np.matmul(a, b)
+
+
+# --- CPU: Numba ---
+
+@lazy_njit(parallel=True)
+def _matmul_2d(a, b, out):
+    M, K = a.shape
+    P = b.shape[1]
+    for m in prange(M):
+        for p in range(P):
+            out[m, p] = 0.0
+        # i-k-p order: the inner loop walks b and out along contiguous rows (SIMD friendly)
+        for k in range(K):
+            aik = a[m, k]
+            for p in range(P):
+                out[m, p] += aik * b[k, p]
+
+
+def matmul_numba(a, b):
+    a2, b2, squeeze = _promote_1d(a, b)
+    batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    M, K, P = a2.shape[-2], a2.shape[-1], b2.shape[-1]
+    assert b2.shape[-2] == K, f"matmul: inner sizes differ, got {a.shape} @ {b.shape}"
+    a3 = np.ascontiguousarray(np.broadcast_to(a2, batch + (M, K))).reshape(-1, M, K)
+    b3 = np.ascontiguousarray(np.broadcast_to(b2, batch + (K, P))).reshape(-1, K, P)
+    out = np.empty((a3.shape[0], M, P), dtype=np.result_type(a, b))  # (B, M, P)
+    for i in range(a3.shape[0]):
+        _matmul_2d(a3[i], b3[i], out[i])
+    out = out.reshape(batch + (M, P))
+    return out.squeeze(squeeze) if squeeze else out
+
+
+# --- GPU: CuPy ---
+
+def matmul_cupy(a, b):
+    return cupy().matmul(a, b)                                         # cuBLAS
+
+
+MATMUL = {"numpy": matmul_ref, "blas": matmul_blas, "numba": matmul_numba, "cupy": matmul_cupy}
