@@ -1,0 +1,21 @@
+"""minigan: Generative Adversarial Networks from the ground up.
+
+A reverse-mode autograd engine on NumPy (and CuPy) arrays with PyTorch's names, fast conv
+and matmul kernels, the layers and optimisers a GAN needs, and the GAN toolkit itself.
+"""
+from ._device import (bool_ as bool, cuda_is_available, device, double, float, float32,  # noqa: F401
+                      float64, int32, int64, long)
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .tensor import Tensor  # noqa: F401
+from .creation import *  # noqa: F401,F403
+from .random import get_rng_state, manual_seed, set_rng_state  # noqa: F401
+from .ops import (abs, amax, amin, argmax, argmin, broadcast_to, cat, chunk, clamp, concatenate,  # noqa: F401
+                  exp, flatten, gather, leaky_relu, log, log1p, log_softmax, logsigmoid,
+                  logsumexp, matmul, max, maximum, mean, min, minimum, norm, permute, pow, relu,
+                  repeat, reshape, sigmoid, sign, softmax, softplus, split, sqrt, squeeze,
+                  stack, std, sum, tanh, transpose, unsqueeze, var, where)
+from . import autograd  # noqa: F401
+from .function import Function  # noqa: F401
+
+clip = clamp
+__version__ = "0.1.0"

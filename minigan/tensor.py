@@ -1,0 +1,502 @@
+"""`Tensor`: an array (NumPy or CuPy) plus what autograd needs to differentiate through it.
+
+    >>> x = minigan.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+"""
+import builtins
+import numbers
+
+import numpy as np
+
+from . import grad_mode
+from ._device import (array_module, default_float, device_of, is_floating, normalize_dtype,
+                      to_device)
+
+
+def _python_category_dtype(array):
+    """dtype for data given as Python numbers: float32 for floats, int64 ints, bool bools."""
+    if array.dtype.kind == "f":
+        return default_float
+    if array.dtype.kind in "iu":
+        return np.dtype("int64")
+    return array.dtype
+
+
+def as_array(data, dtype=None, device=None):
+    """Turn `data` (Tensor, array, list, number) into an array with PyTorch's dtype rules."""
+    dtype = normalize_dtype(dtype)
+    if isinstance(data, Tensor):
+        array = data._data
+    elif isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
+        array = data
+    else:
+        array = np.asarray(data)
+        if array.dtype == object:
+            raise TypeError(f"tensor: could not make a tensor from {type(data).__name__} data")
+        if dtype is None:
+            dtype = _python_category_dtype(array)
+    if device is not None:
+        array = to_device(array, device)
+    if dtype is not None and array.dtype != dtype:
+        array = array.astype(dtype)
+    return array
+
+
+class Tensor:
+    # Makes `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's elementwise loop.
+    __array_priority__ = 1000
+    __hash__ = object.__hash__   # tensors are graph nodes: hashed by identity
+
+    def __init__(self, data, dtype=None, device=None, requires_grad=False):
+        array = as_array(data, dtype, device)
+        if array is (data._data if isinstance(data, Tensor) else data):
+            array = array.copy()        # like torch.tensor, never share the caller's memory
+        self._data = array
+        self.grad = None
+        self.grad_fn = None
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _wrap(cls, array, requires_grad=False, grad_fn=None):
+        """A Tensor around `array`, without copying or checks (used by the engine)."""
+        t = cls.__new__(cls)
+        t._data = array
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._requires_grad = requires_grad
+        return t
+
+    # --- attributes ---
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value and not is_floating(self.dtype):
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, "
+                               f"got dtype {self.dtype}")
+        if self.grad_fn is not None and not value:
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors; use "
+                               ".detach() to get a tensor cut from the graph")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def device(self):
+        return device_of(self._data)
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self):
+        return self.device == "cuda"
+
+    @property
+    def _xp(self):
+        return array_module(self._data)
+
+    @property
+    def data(self):
+        """A tensor sharing this one's memory, cut from the graph (as PyTorch's `.data`)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        array = value._data if isinstance(value, Tensor) else as_array(value)
+        if array.shape != self.shape:
+            raise ValueError(f".data: expected shape {tuple(self.shape)}, got {tuple(array.shape)}")
+        self._data = array
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self):
+        return self.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    # --- conversions ---
+    def item(self):
+        if self.numel() != 1:
+            raise ValueError(f"item: only one element tensors can be converted to Python "
+                             f"scalars, this one has shape {tuple(self.shape)}")
+        return self._data.reshape(()).item()
+
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        if self.device != "cpu":
+            raise TypeError("can't convert a cuda tensor to numpy: use .cpu() first")
+        return self._data
+
+    def tolist(self):
+        return to_device(self._data, "cpu").tolist()
+
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.numel()} elements is "
+                               "ambiguous; use .any() or .all()")
+        return builtins.bool(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        array = to_device(self._data, "cpu")
+        return array if dtype is None else array.astype(dtype)
+
+    def detach(self):
+        return Tensor._wrap(self._data)
+
+    def detach_(self):
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def clone(self):
+        return ops_clone(self)
+
+    def to(self, *args, dtype=None, device=None):
+        """to(dtype), to(device) or to(device, dtype); differentiable."""
+        for a in args:
+            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if dtype is not None:
+            out = ops.to_dtype(out, normalize_dtype(dtype))
+        if device is not None and device_of(out._data) != str(device).split(":")[0]:
+            out = ToDevice.apply(out, device=str(device))
+        return out
+
+    def float(self):
+        return self.to(np.dtype("float32"))
+
+    def double(self):
+        return self.to(np.dtype("float64"))
+
+    def long(self):
+        return self.to(np.dtype("int64"))
+
+    def int(self):
+        return self.to(np.dtype("int32"))
+
+    def bool(self):
+        return self.to(np.dtype("bool"))
+
+    def type(self, dtype):
+        return self.to(dtype)
+
+    def cuda(self):
+        return self.to(device="cuda")
+
+    def cpu(self):
+        return self.to(device="cpu")
+
+    def _accumulate_grad(self, g, create_graph, owned=False):
+        """Add `g` into `.grad` (a leaf's gradients accumulate across backward calls)."""
+        if self.grad is None:
+            # Copy unless the array is ours alone: .grad may later be changed in place.
+            self.grad = g if create_graph else Tensor._wrap(g._data if owned else g._data.copy())
+        elif create_graph:
+            self.grad = self.grad + g
+        else:
+            self.grad._data = self.grad._data + g._data
+
+    # --- autograd ---
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see minigan.autograd)."""
+        from .autograd import backward
+        backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
+
+    # --- printing ---
+    def __repr__(self):
+        data = to_device(self._data, "cpu")
+        body = np.array2string(data, separator=", ", precision=4, prefix="tensor(",
+                               floatmode="maxprec_equal" if data.dtype.kind == "f" else "maxprec")
+        extras = []
+        if data.dtype not in (np.dtype("float32"), np.dtype("int64"), np.dtype("bool")):
+            extras.append(f"dtype=minigan.{data.dtype}")
+        if self.device != "cpu":
+            extras.append("device='cuda:0'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # --- operators ---
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, other):
+        return ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(as_tensor_arg(other, self), self)
+
+    def __getitem__(self, key):
+        return ops.getitem(self, key)
+
+    def __setitem__(self, key, value):
+        self._check_inplace("__setitem__")
+        key = ops.shape._array_key(key, self._xp)
+        self._data[key] = value._data if isinstance(value, Tensor) else value
+
+    # comparisons give bool tensors and are never differentiated
+    def _compare(self, other, op):
+        b = other._data if isinstance(other, Tensor) else other
+        return Tensor._wrap(op(self._data, b))
+
+    def __eq__(self, other):
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __invert__(self):
+        if self.dtype != np.bool_:
+            raise TypeError(f"~ is defined for bool tensors, got {self.dtype}")
+        return Tensor._wrap(~self._data)
+
+    def __and__(self, other):
+        return self._compare(other, lambda a, b: a & b)
+
+    def __or__(self, other):
+        return self._compare(other, lambda a, b: a | b)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def any(self, dim=None):
+        return Tensor._wrap(self._xp.asarray(self._data.any(axis=dim)))
+
+    def all(self, dim=None):
+        return Tensor._wrap(self._xp.asarray(self._data.all(axis=dim)))
+
+    def isnan(self):
+        return Tensor._wrap(self._xp.isnan(self._data))
+
+    def isfinite(self):
+        return Tensor._wrap(self._xp.isfinite(self._data))
+
+    def allclose(self, other, rtol=1e-5, atol=1e-8):
+        return builtins.bool(self._xp.allclose(self._data, other._data, rtol=rtol, atol=atol))
+
+    # --- in-place operations: allowed only where no gradient can be corrupted ---
+    def _check_inplace(self, name):
+        if self.requires_grad and grad_mode.is_grad_enabled():
+            what = "a leaf Tensor that requires grad" if self.is_leaf else "a Tensor in a graph"
+            raise RuntimeError(f"{name}: {what} is being used in an in-place operation; wrap "
+                               "it in `with minigan.no_grad():` or use an out-of-place op")
+
+    def _assign(self, result, name):
+        self._check_inplace(name)
+        array = result._data if isinstance(result, Tensor) else result
+        if array.shape != self.shape:
+            raise RuntimeError(f"{name}: the result of shape {tuple(array.shape)} does not fit "
+                               f"in place into a tensor of shape {tuple(self.shape)}")
+        if not np.can_cast(array.dtype, self.dtype, casting="same_kind"):
+            raise RuntimeError(f"{name}: result type {array.dtype} can't be cast to the desired "
+                               f"output type {self.dtype}")
+        self._data[...] = array
+        return self
+
+    def _inplace_op(self, op, other, name):
+        with grad_mode.no_grad():
+            result = op(self, other)
+        return self._assign(result, name)
+
+    def __iadd__(self, other):
+        return self._inplace_op(ops.add, other, "+=")
+
+    def __isub__(self, other):
+        return self._inplace_op(ops.sub, other, "-=")
+
+    def __imul__(self, other):
+        return self._inplace_op(ops.mul, other, "*=")
+
+    def __itruediv__(self, other):
+        return self._inplace_op(ops.div, other, "/=")
+
+    def add_(self, other, alpha=1):
+        return self._inplace_op(lambda a, b: ops.add(a, b, alpha=alpha), other, "add_")
+
+    def sub_(self, other, alpha=1):
+        return self._inplace_op(lambda a, b: ops.sub(a, b, alpha=alpha), other, "sub_")
+
+    def mul_(self, other):
+        return self._inplace_op(ops.mul, other, "mul_")
+
+    def div_(self, other):
+        return self._inplace_op(ops.div, other, "div_")
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace_op(lambda a, _: ops.clamp(a, min, max), None, "clamp_")
+
+    def lerp_(self, end, weight):
+        return self._inplace_op(lambda a, b: a + (b - a) * weight, end, "lerp_")
+
+    def copy_(self, src):
+        return self._assign(as_tensor_arg(src, self).to(self.dtype), "copy_")
+
+    def zero_(self):
+        self._check_inplace("zero_")
+        self._data[...] = 0
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self._data[...] = value
+        return self
+
+    def uniform_(self, a=0.0, b=1.0):
+        from .random import rand_array
+        return self._assign(rand_array(self.shape, self.dtype, self.device) * (b - a) + a, "uniform_")
+
+    def normal_(self, mean=0.0, std=1.0):
+        from .random import randn_array
+        return self._assign(randn_array(self.shape, self.dtype, self.device) * std + mean, "normal_")
+
+
+def as_tensor_arg(x, like):
+    return x if isinstance(x, Tensor) else Tensor._wrap(like._xp.asarray(x, dtype=like.dtype))
+
+
+# --- a few primitives that belong with the Tensor itself ---
+from .function import Function  # noqa: E402
+from . import ops  # noqa: E402
+
+
+class Clone(Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+class ToDevice(Function):
+    def forward(self, x, device):
+        self.source = device_of(x)
+        return to_device(x, device)
+
+    def backward(self, gy):
+        return gy.to(device=self.source)
+
+
+def ops_clone(x):
+    return Clone.apply(x)
+
+
+def _method(fn):
+    """Expose a functional op as a Tensor method (x.sum(1) is ops.sum(x, 1))."""
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+for _name in ["exp", "log", "log1p", "sqrt", "abs", "sign", "clamp", "sigmoid", "tanh", "relu",
+              "softplus", "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax",
+              "argmin", "logsumexp", "softmax", "log_softmax", "norm", "reshape", "view",
+              "flatten", "unflatten", "permute", "transpose", "squeeze", "unsqueeze", "expand",
+              "repeat", "split", "chunk", "matmul", "pow", "sum_to", "gather", "maximum",
+              "minimum", "broadcast_to"]:
+    setattr(Tensor, _name, _method(getattr(ops, _name)))
+Tensor.clip = Tensor.clamp
+Tensor.expand_as = lambda self, other: ops.broadcast_to(self, other.shape)
+Tensor.view_as = lambda self, other: ops.reshape(self, other.shape)
+Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
+Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
+Tensor.add, Tensor.sub, Tensor.mul, Tensor.div = (_method(ops.add), _method(ops.sub),
+                                                  _method(ops.mul), _method(ops.div))
+Tensor.neg = _method(ops.neg)
+Tensor.__array_ufunc__ = None   # ndarray (op) Tensor defers to the Tensor's reflected operator
+del _name
