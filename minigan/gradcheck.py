@@ -23,6 +23,9 @@ def _as_tuple(x):
 
 
 def _fn_name(fn):
+    owner = getattr(fn, "__self__", None)          # e.g. MyFunction.apply
+    if isinstance(owner, type):
+        return f"{owner.__name__}.{fn.__name__}"
     return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
@@ -143,11 +146,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 def _report(fn, inputs, wrt, index, num, ana, bad, error, atol, rtol):
     x = inputs[index]
     k, j = np.unravel_index(np.argmax(np.where(bad, np.nan_to_num(error, nan=np.inf), -1)), bad.shape)
-    element = np.unravel_index(j, x.shape) if x.ndim else ()
+    element = [int(i) for i in np.unravel_index(j, x.shape)] if x.ndim else []
     lines = [
         f"gradcheck failed for {_fn_name(fn)}: input {index} "
         f"(shape {tuple(x.shape)}, dtype {x.dtype})",
-        f"  worst element: d output[{k}] / d input{list(element)}: analytical {ana[k, j]:.6g}, "
+        f"  worst element: d output[{k}] / d input{element}: analytical {ana[k, j]:.6g}, "
         f"numerical {num[k, j]:.6g} (difference {error[k, j]:.3g})",
         f"  tolerance: atol={atol:g} + rtol={rtol:g} * |numerical|; {int(bad.sum())} of "
         f"{bad.size} Jacobian entries are off",

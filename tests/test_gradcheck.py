@@ -1,0 +1,83 @@
+"""The gradient checker itself: it must pass right backwards and catch wrong ones, loudly."""
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan.autograd import gradcheck, gradgradcheck, jacobians
+from minigan.gradcheck import GradcheckError
+
+
+class WrongSquare(mg.Function):
+    """x^2 with a deliberately wrong derivative (x instead of 2x)."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        return gy * self.inputs[0]
+
+
+class IgnoresIncomingGradient(mg.Function):
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        return 2 * self.inputs[0]       # forgot to multiply by gy
+
+
+class FirstOrderOnly(mg.Function):
+    """Right first derivative of x^3, but computed from arrays: the double backward is lost."""
+
+    def forward(self, x):
+        return x ** 3
+
+    def backward(self, gy):
+        return gy * mg.Tensor._wrap(3 * self.inputs[0]._data ** 2)
+
+
+def x64(shape=(3, 2)):
+    return mg.tensor(np.random.default_rng(1).standard_normal(shape) + 2, dtype=mg.float64,
+                     requires_grad=True)
+
+
+def test_wrong_backward_fails_with_a_report():
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(WrongSquare.apply, (x64(),))
+    report = str(info.value)
+    for piece in ["WrongSquare", "input 0", "shape (3, 2)", "float64", "analytical", "numerical",
+                  "atol=1e-05", "6 of 36"]:
+        assert piece in report, piece
+
+
+def test_report_hints_at_ignored_incoming_gradient():
+    with pytest.raises(GradcheckError, match="ignore its incoming gradient"):
+        gradcheck(lambda x: IgnoresIncomingGradient.apply(x) * 3, (x64(),))
+
+
+def test_raise_exception_false_returns_false():
+    assert gradcheck(WrongSquare.apply, (x64(),), raise_exception=False) is False
+    assert gradcheck(lambda x: x * x, (x64(),)) is True
+
+
+def test_gradgradcheck_catches_a_lost_double_backward():
+    assert gradcheck(FirstOrderOnly.apply, (x64(),))
+    with pytest.raises(GradcheckError):
+        gradgradcheck(FirstOrderOnly.apply, (x64(),))
+
+
+def test_float32_inputs_are_checked_in_float64():
+    x = mg.randn(4, requires_grad=True)
+    assert gradcheck(lambda t: (t * t).sum(), (x,))
+
+
+def test_jacobians_match_a_known_matrix():
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    x = mg.tensor([0.5, -0.5], dtype=mg.float64, requires_grad=True)
+    numerical, analytical = jacobians(lambda t: mg.tensor(a, dtype=mg.float64) @ t, (x,))
+    np.testing.assert_allclose(analytical[0], a)
+    np.testing.assert_allclose(numerical[0], a, atol=1e-8)
+
+
+def test_needs_an_input_that_requires_grad():
+    with pytest.raises(ValueError, match="no input requires grad"):
+        gradcheck(lambda t: t * 2, (mg.ones(2),))
