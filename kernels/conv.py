@@ -22,7 +22,7 @@ product instead of N small ones.
 import numpy as np
 
 from ._jit import cupy, lazy_njit, prange
-from .im2col import col2im_cnhw_numba, col2im_cupy, im2col_cnhw_numba, im2col_cupy, out_size
+from .im2col import PARALLEL_SHUFFLES, col2im_cnhw_numba, col2im_cupy, im2col_cnhw_numba, im2col_cupy, out_size
 
 
 def _taps(KH, KW, OH, OW, stride, dilation):
@@ -83,7 +83,7 @@ def conv2d_grad_weight_ref(x, gy, kernel_hw, stride, padding, dilation):
 # Numba does the memory shuffles (im2col, col2im, and the (O, N) <-> (N, O) swap that
 # the batch-wide GEMM needs); BLAS does the arithmetic.
 
-@lazy_njit(parallel=True)
+@lazy_njit(parallel=PARALLEL_SHUFFLES)
 def _swap01(src, bias, out):
     """out[b, a, :] = src[a, b, :] + bias[a]  (bias may be empty: then no bias)."""
     A, B, L = src.shape

@@ -62,32 +62,43 @@ def col2im_ref(cols, input_shape, kernel_hw, stride, padding, dilation):
 # One loop nest each way. `out`/`cols` are 6-D views (C, KH, KW, N, OH, OW): conv.py passes
 # a C-contiguous buffer of that shape, the public im2col passes a transposed view of an
 # (N, C, KH, KW, OH, OW) buffer. Numba compiles one version per memory layout.
-# The parallel loop runs over (n, c) planes: each plane is written by one thread only,
-# so col2im needs no atomics, and it still splits work when C == 1.
+# The loop runs over (n, c) planes: each plane is written by one iteration only, so col2im
+# needs no atomics. The range of `ow` whose input column is inside the image is worked
+# out once per tap, which keeps the bounds tests out of the innermost loop.
+# NOTE: these are serial on purpose (parallel=PARALLEL_SHUFFLES). They run right before
+# or after a multi-threaded BLAS GEMM; on 2 cores, OpenBLAS's worker threads are still
+# spinning when a Numba parallel region starts, and the two thread pools then fight for
+# the cores: measured 8-25 ms per conv instead of 1-9 ms. See bench_kernels.
+PARALLEL_SHUFFLES = False
 
-@lazy_njit(parallel=True)
+
+@lazy_njit(parallel=PARALLEL_SHUFFLES)
 def _im2col_loops(x, out, sh, sw, ph, pw, dh, dw):
     N, C, H, W = x.shape
     KH, KW, OH, OW = out.shape[1], out.shape[2], out.shape[4], out.shape[5]
     for nc in prange(N * C):
         n, c = nc // C, nc % C
-        for i in range(KH):
-            for j in range(KW):
+        for j in range(KW):
+            # input column of output column ow is ow*sw + off; keep 0 <= it < W
+            off = j * dw - pw
+            ow_lo = min(OW, max(0, (-off + sw - 1) // sw))
+            ow_hi = max(ow_lo, min(OW, (W - 1 - off) // sw + 1))
+            for i in range(KH):
                 for oh in range(OH):
                     h = oh * sh - ph + i * dh
                     if h < 0 or h >= H:
                         for ow in range(OW):
                             out[c, i, j, n, oh, ow] = 0.0
                         continue
-                    for ow in range(OW):
-                        w = ow * sw - pw + j * dw
-                        if 0 <= w < W:
-                            out[c, i, j, n, oh, ow] = x[n, c, h, w]
-                        else:
-                            out[c, i, j, n, oh, ow] = 0.0
+                    for ow in range(ow_lo):
+                        out[c, i, j, n, oh, ow] = 0.0
+                    for ow in range(ow_lo, ow_hi):
+                        out[c, i, j, n, oh, ow] = x[n, c, h, ow * sw + off]
+                    for ow in range(ow_hi, OW):
+                        out[c, i, j, n, oh, ow] = 0.0
 
 
-@lazy_njit(parallel=True)
+@lazy_njit(parallel=PARALLEL_SHUFFLES)
 def _col2im_loops(cols, out, sh, sw, ph, pw, dh, dw):
     N, C, H, W = out.shape
     KH, KW, OH, OW = cols.shape[1], cols.shape[2], cols.shape[4], cols.shape[5]
@@ -96,16 +107,17 @@ def _col2im_loops(cols, out, sh, sw, ph, pw, dh, dw):
         for h in range(H):
             for w in range(W):
                 out[n, c, h, w] = 0.0
-        for i in range(KH):
-            for j in range(KW):
+        for j in range(KW):
+            off = j * dw - pw
+            ow_lo = min(OW, max(0, (-off + sw - 1) // sw))
+            ow_hi = max(ow_lo, min(OW, (W - 1 - off) // sw + 1))
+            for i in range(KH):
                 for oh in range(OH):
                     h = oh * sh - ph + i * dh
                     if h < 0 or h >= H:
                         continue
-                    for ow in range(OW):
-                        w = ow * sw - pw + j * dw
-                        if 0 <= w < W:
-                            out[n, c, h, w] += cols[c, i, j, n, oh, ow]
+                    for ow in range(ow_lo, ow_hi):
+                        out[n, c, h, ow * sw + off] += cols[c, i, j, n, oh, ow]
 
 
 def im2col_cnhw_numba(x, kernel_hw, stride, padding, dilation):

@@ -1,0 +1,412 @@
+"""minigan.kernels: every fast kernel equals the NumPy reference, and the reference is
+checked against independent oracles (direct loops, adjoint identities, finite differences).
+"""
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_kernels():
+    try:
+        from minigan import kernels
+        return kernels
+    except ImportError:
+        # checkout not pip-installed yet: load ../kernels under a private name
+        # (a bare `import kernels` would shadow the installed package)
+        name = "_minigan_kernels_checkout"
+        if name in sys.modules:
+            return sys.modules[name]
+        spec = importlib.util.spec_from_file_location(
+            name, ROOT / "kernels" / "__init__.py", submodule_search_locations=[str(ROOT / "kernels")])
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        return mod
+
+
+kernels = _load_kernels()
+# NOTE: `kernels.im2col` is the public function, not the submodule: fetch modules by name.
+conv_mod = sys.modules[kernels.__name__ + ".conv"]
+im2col_mod = sys.modules[kernels.__name__ + ".im2col"]
+matmul_mod = sys.modules[kernels.__name__ + ".matmul"]
+adam_mod = sys.modules[kernels.__name__ + ".adam"]
+
+AVAILABLE = kernels.available()
+
+
+def _fast_backends():
+    """The non-reference versions every kernel is compared with, skipped if absent."""
+    return [
+        pytest.param("numba", marks=pytest.mark.skipif(not AVAILABLE["numba"], reason="Numba not installed")),
+        pytest.param("cupy", marks=pytest.mark.skipif(not AVAILABLE["cupy"], reason="CuPy not installed / no CUDA device")),
+    ]
+
+
+@pytest.fixture(scope="module", params=_fast_backends())
+def backend(request):
+    return request.param
+
+
+def to_device(a, backend):
+    if backend == "cupy":
+        import cupy
+        return cupy.asarray(a)
+    return a
+
+
+def to_host(a):
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def assert_close(got, want, dtype, what=""):
+    got = to_host(got)
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+    assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != {want.dtype}"
+    scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale, err_msg=what)
+
+
+# --- shapes drawn by hypothesis --------------------------------------------------------
+
+@st.composite
+def conv_cases(draw):
+    N, C, O = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    H, W = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    seed = draw(st.integers(0, 2**31 - 1))
+    OH = im2col_mod.out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = im2col_mod.out_size(W, KW, stride[1], padding[1], dilation[1])
+    assume(OH >= 1 and OW >= 1)                      # empty outputs are the caller's error
+    return dict(N=N, C=C, O=O, H=H, W=W, KH=KH, KW=KW, OH=OH, OW=OW, stride=stride,
+                padding=padding, dilation=dilation, dtype=dtype, seed=seed)
+
+
+def make_arrays(case):
+    rng = np.random.default_rng(case["seed"])
+    d = case["dtype"]
+    x = rng.standard_normal((case["N"], case["C"], case["H"], case["W"])).astype(d)
+    w = rng.standard_normal((case["O"], case["C"], case["KH"], case["KW"])).astype(d)
+    b = rng.standard_normal(case["O"]).astype(d)
+    gy = rng.standard_normal((case["N"], case["O"], case["OH"], case["OW"])).astype(d)
+    return x, w, b, gy
+
+
+def geom(case):
+    return case["stride"], case["padding"], case["dilation"]
+
+
+FAST = settings(deadline=None, max_examples=30)
+
+
+# --- fast kernels equal the reference --------------------------------------------------
+
+@FAST
+@given(case=conv_cases(), with_bias=st.booleans())
+def test_conv2d_matches_reference(backend, case, with_bias):
+    x, w, b, _ = make_arrays(case)
+    b = b if with_bias else None
+    want = conv_mod.conv2d_ref(x, w, b, *geom(case))
+    got = conv_mod.CONV2D[backend](to_device(x, backend), to_device(w, backend),
+                                   None if b is None else to_device(b, backend), *geom(case))
+    assert_close(got, want, case["dtype"], f"conv2d {case}")
+
+
+@FAST
+@given(case=conv_cases())
+def test_conv2d_grad_input_matches_reference(backend, case):
+    x, w, _, gy = make_arrays(case)
+    hw = (case["H"], case["W"])
+    want = conv_mod.conv2d_grad_input_ref(gy, w, hw, *geom(case))
+    got = conv_mod.CONV2D_GRAD_INPUT[backend](to_device(gy, backend), to_device(w, backend), hw, *geom(case))
+    assert_close(got, want, case["dtype"], f"conv2d_grad_input {case}")
+
+
+@FAST
+@given(case=conv_cases())
+def test_conv2d_grad_weight_matches_reference(backend, case):
+    x, w, _, gy = make_arrays(case)
+    khw = (case["KH"], case["KW"])
+    want = conv_mod.conv2d_grad_weight_ref(x, gy, khw, *geom(case))
+    got = conv_mod.CONV2D_GRAD_WEIGHT[backend](to_device(x, backend), to_device(gy, backend), khw, *geom(case))
+    assert_close(got, want, case["dtype"], f"conv2d_grad_weight {case}")
+
+
+@FAST
+@given(case=conv_cases())
+def test_im2col_and_col2im_match_reference(backend, case):
+    x, *_ = make_arrays(case)
+    khw = (case["KH"], case["KW"])
+    cols = im2col_mod.im2col_ref(x, khw, *geom(case))
+    assert cols.shape == (case["N"], case["C"] * case["KH"] * case["KW"], case["OH"] * case["OW"])
+    got = im2col_mod.IM2COL[backend](to_device(x, backend), khw, *geom(case))
+    assert_close(got, cols, case["dtype"], f"im2col {case}")
+    c = np.random.default_rng(case["seed"] + 1).standard_normal(cols.shape).astype(case["dtype"])
+    want = im2col_mod.col2im_ref(c, x.shape, khw, *geom(case))
+    got = im2col_mod.COL2IM[backend](to_device(c, backend), x.shape, khw, *geom(case))
+    assert_close(got, want, case["dtype"], f"col2im {case}")
+
+
+MATMUL_SHAPES = [
+    ((3, 4), (4, 5)),
+    ((1, 1), (1, 1)),
+    ((2, 3, 4), (2, 4, 5)),          # batched
+    ((2, 1, 3, 4), (5, 4, 2)),       # broadcast batch dims
+    ((3, 4), (6, 4, 2)),             # 2-D against a batch
+    ((4,), (2, 4, 3)),               # 1-D left operand
+    ((2, 3, 4), (4,)),               # 1-D right operand
+    ((7,), (7,)),                    # inner product
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a_shape,b_shape", MATMUL_SHAPES)
+def test_matmul_matches_numpy(backend, a_shape, b_shape, dtype):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape).astype(dtype), rng.standard_normal(b_shape).astype(dtype)
+    want = np.matmul(a, b)
+    # the einsum reference is itself checked against np.matmul here
+    assert_close(matmul_mod.matmul_ref(a, b), want, dtype, "matmul_ref")
+    for name in (["numba", "blas"] if backend == "numba" else [backend]):
+        got = matmul_mod.MATMUL[name](to_device(a, backend), to_device(b, backend))
+        assert_close(np.asarray(to_host(got)), want, dtype, f"matmul[{name}] {a_shape} @ {b_shape}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.1, False), (0.1, True)])
+def test_adam_update_matches_reference(backend, dtype, weight_decay, decoupled):
+    rng = np.random.default_rng(1)
+    shape = (3, 5, 7)
+    ref = [rng.standard_normal(shape).astype(dtype), np.zeros(shape, dtype), np.zeros(shape, dtype)]
+    fast = [to_device(a.copy(), backend) for a in ref]
+    grad_seen = []
+    for step in range(1, 6):
+        g = rng.standard_normal(shape).astype(dtype)
+        g_before = g.copy()
+        adam_mod.adam_update_ref(ref[0], g, ref[1], ref[2], step, 1e-2, 0.5, 0.999, 1e-8,
+                                 weight_decay, decoupled)
+        gd = to_device(g, backend)
+        adam_mod.ADAM_UPDATE[backend](fast[0], gd, fast[1], fast[2], step, 1e-2, 0.5, 0.999, 1e-8,
+                                      weight_decay, decoupled)
+        grad_seen.append(np.array_equal(to_host(gd), g_before) and np.array_equal(g, g_before))
+    for got, want, name in zip(fast, ref, ["param", "exp_avg", "exp_avg_sq"]):
+        assert_close(got, want, dtype, f"adam {name}")
+    assert all(grad_seen), "adam_update must not modify grad"
+
+
+# --- the reference against independent oracles ----------------------------------------
+
+def conv2d_direct(x, w, b, stride, padding, dilation):
+    """The definition, one multiply-add at a time (tiny cases only)."""
+    N, C, H, W = x.shape
+    O, _, KH, KW = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    OH, OW = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1, (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
+    y = np.zeros((N, O, OH, OW))
+    for n in range(N):
+        for o in range(O):
+            for oh in range(OH):
+                for ow in range(OW):
+                    s = 0.0 if b is None else b[o]
+                    for c in range(C):
+                        for i in range(KH):
+                            for j in range(KW):
+                                h, v = oh * sh - ph + i * dh, ow * sw - pw + j * dw
+                                if 0 <= h < H and 0 <= v < W:
+                                    s += x[n, c, h, v] * w[o, c, i, j]
+                    y[n, o, oh, ow] = s
+    return y
+
+
+@pytest.mark.parametrize("stride,padding,dilation,with_bias", [
+    ((1, 1), (0, 0), (1, 1), False),
+    ((2, 1), (1, 2), (1, 1), True),
+    ((2, 2), (1, 1), (2, 1), True),
+    ((3, 2), (3, 0), (1, 2), False),
+])
+def test_conv2d_reference_equals_direct_loops(stride, padding, dilation, with_bias):
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((2, 3, 3, 2)), rng.standard_normal(2)
+    b = b if with_bias else None
+    np.testing.assert_allclose(conv_mod.conv2d_ref(x, w, b, stride, padding, dilation),
+                               conv2d_direct(x, w, b, stride, padding, dilation), rtol=1e-12, atol=1e-12)
+
+
+@settings(deadline=None, max_examples=25)
+@given(case=conv_cases())
+def test_reference_gradients_are_adjoints_of_conv2d(case):
+    """<conv2d(x, w), gy> = <x, grad_input(gy, w)> = <w, grad_weight(x, gy)>, and
+    <im2col(x), c> = <x, col2im(c)>, all in float64."""
+    case = dict(case, dtype=np.float64)
+    x, w, _, gy = make_arrays(case)
+    g = geom(case)
+    lhs = np.vdot(conv_mod.conv2d_ref(x, w, None, *g), gy)
+    gx = conv_mod.conv2d_grad_input_ref(gy, w, (case["H"], case["W"]), *g)
+    gw = conv_mod.conv2d_grad_weight_ref(x, gy, (case["KH"], case["KW"]), *g)
+    assert gx.shape == x.shape and gw.shape == w.shape
+    np.testing.assert_allclose(np.vdot(x, gx), lhs, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.vdot(w, gw), lhs, rtol=1e-10, atol=1e-10)
+    cols = im2col_mod.im2col_ref(x, (case["KH"], case["KW"]), *g)
+    c = np.random.default_rng(case["seed"] + 7).standard_normal(cols.shape)
+    back = im2col_mod.col2im_ref(c, x.shape, (case["KH"], case["KW"]), *g)
+    np.testing.assert_allclose(np.vdot(cols, c), np.vdot(x, back), rtol=1e-10, atol=1e-10)
+
+
+def test_reference_gradients_match_finite_differences():
+    """Central differences of L = <conv2d(x, w), gy> (float64) against both gradients."""
+    rng = np.random.default_rng(3)
+    g = ((2, 1), (1, 0), (1, 2))
+    x, w, gy = rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((3, 2, 2, 3)), None
+    y = conv_mod.conv2d_ref(x, w, None, *g)
+    gy = rng.standard_normal(y.shape)
+    loss = lambda x_, w_: np.vdot(conv_mod.conv2d_ref(x_, w_, None, *g), gy)  # noqa: E731
+    eps = 1e-6
+    for arr, analytic in [(x, conv_mod.conv2d_grad_input_ref(gy, w, (5, 6), *g)),
+                          (w, conv_mod.conv2d_grad_weight_ref(x, gy, (2, 3), *g))]:
+        numeric = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + eps
+            up = loss(x, w)
+            arr[idx] = old - eps
+            down = loss(x, w)
+            arr[idx] = old
+            numeric[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
+
+
+def test_grad_input_with_output_padding_shape():
+    """input_hw one larger than the minimum (ConvTranspose2d output_padding=1)."""
+    rng = np.random.default_rng(4)
+    w, gy = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal((1, 3, 4, 4))
+    g = ((2, 2), (1, 1), (1, 1))
+    gx = kernels.conv2d_grad_input(gy, w, (8, 8), *g)        # minimum would be 7x7
+    assert gx.shape == (1, 2, 8, 8)
+    x = rng.standard_normal(gx.shape)
+    np.testing.assert_allclose(np.vdot(gx, x), np.vdot(gy, conv_mod.conv2d_ref(x, w, None, *g)), rtol=1e-10)
+
+
+def test_conv_transpose_weight_grad_is_grad_weight_with_roles_swapped():
+    """For y = conv_transpose2d(x, w_t) = conv2d_grad_input(x, w_t): dL/dw_t = conv2d_grad_weight(gy, x)."""
+    rng = np.random.default_rng(5)
+    g = ((2, 2), (1, 1), (1, 1))
+    x, wt = rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((3, 2, 4, 4))   # (Cin, Cout, K, K)
+    y = kernels.conv2d_grad_input(x, wt, (8, 8), *g)                              # (2, 2, 8, 8)
+    gy = rng.standard_normal(y.shape)
+    gwt = kernels.conv2d_grad_weight(gy, x, (4, 4), *g)
+    gx = kernels.conv2d(gy, wt, None, *g)
+    assert gwt.shape == wt.shape and gx.shape == x.shape
+    eps, loss = 1e-6, lambda x_, w_: np.vdot(kernels.conv2d_grad_input(x_, w_, (8, 8), *g), gy)  # noqa: E731
+    for arr, analytic in [(wt, gwt), (x, gx)]:
+        for idx in [(0, 0, 0, 0), (1, 1, 2, 3), (1, 0, 3, 1)]:
+            old = arr[idx]
+            arr[idx] = old + eps
+            up = loss(x, wt)
+            arr[idx] = old - eps
+            down = loss(x, wt)
+            arr[idx] = old
+            np.testing.assert_allclose(analytic[idx], (up - down) / (2 * eps), rtol=1e-6, atol=1e-8)
+
+
+def test_adam_reference_matches_pytorch_formula():
+    """Two steps of Adam and AdamW by hand, in float64, against the reference."""
+    lr, b1, b2, eps, wd = 0.1, 0.9, 0.99, 1e-8, 0.5
+    for decoupled in (False, True):
+        p, m, v = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+        pe, me, ve = p.copy(), m.copy(), v.copy()
+        for step, grad in [(1, np.array([0.3, -0.1])), (2, np.array([-0.2, 0.4]))]:
+            adam_mod.adam_update_ref(p, grad, m, v, step, lr, b1, b2, eps, wd, decoupled)
+            g = grad if decoupled else grad + wd * pe
+            if decoupled:
+                pe = pe * (1 - lr * wd)
+            me = b1 * me + (1 - b1) * g
+            ve = b2 * ve + (1 - b2) * g * g
+            mhat, vhat = me / (1 - b1 ** step), ve / (1 - b2 ** step)
+            pe = pe - lr * mhat / (np.sqrt(vhat) + eps)
+            np.testing.assert_allclose(p, pe, rtol=1e-12)
+            np.testing.assert_allclose(m, me, rtol=1e-12)
+            np.testing.assert_allclose(v, ve, rtol=1e-12)
+
+
+# --- dispatch --------------------------------------------------------------------------
+
+def test_available_lists_backends():
+    av = kernels.available()
+    assert av["numpy"] is True
+    assert av["numba"] == (importlib.util.find_spec("numba") is not None)
+    assert isinstance(av["cupy"], bool)
+    if importlib.util.find_spec("cupy") is None:
+        assert av["cupy"] is False
+
+
+@pytest.mark.parametrize("name", sorted(kernels.REGISTRY))
+def test_registry_has_every_backend(name):
+    table = kernels.REGISTRY[name]
+    assert {"numpy", "cupy"} <= set(table)
+    assert kernels.CPU_DEFAULT[name] in table
+
+
+def test_set_backend_numpy_routes_to_reference(monkeypatch):
+    calls = []
+    ref = conv_mod.CONV2D["numpy"]
+    monkeypatch.setitem(conv_mod.CONV2D, "numpy", lambda *a: calls.append("ref") or ref(*a))
+    x, w = np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))
+    old = kernels.get_backend()
+    try:
+        kernels.set_backend("auto")
+        kernels.conv2d(x, w)
+        assert calls == [] or kernels.CPU_DEFAULT["conv2d"] == "numpy" or not AVAILABLE["numba"]
+        kernels.set_backend("numpy")
+        assert kernels.get_backend() == "numpy"
+        y = kernels.conv2d(x, w)
+        assert calls[-1:] == ["ref"]
+        np.testing.assert_allclose(y, np.full((1, 1, 2, 2), 4.0))
+    finally:
+        kernels.set_backend(old)
+
+
+def test_set_backend_rejects_unknown_name():
+    with pytest.raises(ValueError, match="numpy"):
+        kernels.set_backend("cuda")
+
+
+def test_auto_backend_uses_cpu_default():
+    x = np.ones((1, 1, 3, 3))
+    old = kernels.get_backend()
+    try:
+        kernels.set_backend("auto")
+        for name in kernels.REGISTRY:
+            want = kernels.CPU_DEFAULT[name]
+            if want == "numba" and not AVAILABLE["numba"]:
+                want = "numpy"
+            assert kernels.implementation(name, x) is kernels.REGISTRY[name][want]
+    finally:
+        kernels.set_backend(old)
+
+
+def test_env_var_forces_reference_and_import_is_lazy():
+    code = (
+        "import sys; sys.path.insert(0, {tests!r}); import test_kernels as t; k = t.kernels; "
+        "import numpy as np; "
+        "assert 'numba' not in sys.modules, 'numba imported at import time'; "
+        "assert 'cupy' not in sys.modules, 'cupy imported at import time'; "
+        "print(k.get_backend(), k.implementation('conv2d', np.ones(1)).__name__)"
+    ).format(tests=str(Path(__file__).parent))
+    env = dict(os.environ, MINIGAN_KERNELS="numpy")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["numpy", "conv2d_ref"]
