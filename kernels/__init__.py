@@ -35,6 +35,9 @@ REGISTRY = {
     "adam_update": adam.ADAM_UPDATE,
 }
 
+# Every CUDA source the CuPy versions compile (checked with nvcc by tests/test_cuda_sources.py)
+CUDA_SOURCES = {**_im2col.CUDA_SOURCES, **adam.CUDA_SOURCES}
+
 # Fastest correct CPU version per kernel, measured with `python -m minigan.bench_kernels`
 # (2-core x86 VM, OpenBLAS, batch 64, DCGAN-28 layers, float32; see that module for the
 # table). Summary of the measurement behind each choice:
@@ -139,4 +142,4 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps,
 
 __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight", "im2col", "col2im", "matmul",
            "adam_update", "available", "set_backend", "get_backend", "implementation",
-           "REGISTRY", "CPU_DEFAULT"]
+           "REGISTRY", "CPU_DEFAULT", "CUDA_SOURCES"]

@@ -94,6 +94,9 @@ exp_avg = beta1 * exp_avg + ((T)1 - beta1) * g;
 exp_avg_sq = beta2 * exp_avg_sq + ((T)1 - beta2) * g * g;
 param = param - step_size * exp_avg / (sqrt(exp_avg_sq) / bc2_sqrt + eps);
 """
+# for tests/test_cuda_sources.py, which compiles the body with nvcc
+CUDA_SOURCES = {"minigan_adam_update": {"kind": "elementwise", "in_params": ADAM_IN_PARAMS,
+                                        "out_params": ADAM_OUT_PARAMS, "body": ADAM_BODY}}
 _adam_kernel = None
 
 

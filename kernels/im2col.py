@@ -170,6 +170,8 @@ def col2im_numba(cols, input_shape, kernel_hw, stride, padding, dilation):
 # of scattering, so there are no atomics and the sum order is fixed).
 
 _CU_FILE = __file__.rsplit(".", 1)[0] + ".cu"
+CUDA_SOURCES = {"im2col.cu": {"kind": "file", "path": _CU_FILE,
+                              "names": ["im2col_f32", "im2col_f64", "col2im_f32", "col2im_f64"]}}
 _kernels = {}
 
 
