@@ -14,6 +14,7 @@ a graph of the backward pass itself: that is how higher-order gradients work.
 import weakref
 
 from . import grad_mode
+from . import tensor as _tensor   # NOTE: a module reference, since tensor.py imports this file
 
 
 class Function:
@@ -23,11 +24,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors `inputs`; `params` are plain Python values for forward."""
-        from .tensor import Tensor
         fn = cls()
         out = fn.forward(*[t._data for t in inputs], **params)
         requires_grad = grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs)
-        result = Tensor._wrap(out, requires_grad=requires_grad, grad_fn=fn if requires_grad else None)
+        result = _tensor.Tensor._wrap(out, requires_grad=requires_grad, grad_fn=fn if requires_grad else None)
         if requires_grad:
             fn.inputs = inputs
             fn.needs_input_grad = tuple(t.requires_grad for t in inputs)

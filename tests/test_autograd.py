@@ -176,7 +176,10 @@ def test_mixing_devices_is_an_error_naming_both():
     class OnCuda(mg.Tensor):      # a stand-in, so the check is tested without a GPU
         device = property(lambda self: mg.device("cuda"))
 
-    other = OnCuda._wrap(np.ones(2, np.float32))
+    class CudaLikeArray(np.ndarray):
+        pass
+
+    other = OnCuda._wrap(np.ones(2, np.float32).view(CudaLikeArray))
     with pytest.raises(RuntimeError, match="same device, found cpu and cuda"):
         mg.ones(2) + other
 

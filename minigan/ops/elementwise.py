@@ -10,6 +10,7 @@ import numpy as np
 
 from .._device import array_module, is_floating, default_float, int64
 from ..function import Function
+from ..tensor import Tensor
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "abs",
            "sign", "clamp", "maximum", "minimum", "where", "sigmoid", "tanh", "relu",
@@ -38,9 +39,10 @@ def result_type(a, b):
     NOTE: a Python float does not widen a float32 tensor, and a 0-dim tensor only counts
     when it is of a higher category (so `x * y.sum()` keeps x's dtype).
     """
-    from ..tensor import Tensor
     if not isinstance(a, Tensor):
         a, b = b, a
+    if isinstance(b, Tensor) and a.dtype == b.dtype:     # the common case, first
+        return a.dtype
     if not isinstance(b, Tensor):                      # tensor and scalar
         if _scalar_category(b) <= _category(a.dtype):
             return a.dtype
@@ -58,9 +60,8 @@ def result_type(a, b):
 
 def as_tensor_like(x, like, dtype=None):
     """`x` (Tensor or scalar) as a Tensor on `like`'s device with `dtype`."""
-    from ..tensor import Tensor
     if isinstance(x, Tensor):
-        if x.device != like.device:
+        if type(x._data) is not type(like._data) and x.device != like.device:
             raise RuntimeError(f"expected all tensors to be on the same device, found "
                                f"{like.device} and {x.device}")
         return x if dtype is None or x.dtype == dtype else x.to(dtype)
@@ -69,7 +70,6 @@ def as_tensor_like(x, like, dtype=None):
 
 def _binary(cls, a, b, opname):
     """Promote `a` and `b` to one dtype and device, then apply `cls`."""
-    from ..tensor import Tensor
     like = a if isinstance(a, Tensor) else b
     dtype = result_type(a, b)
     a, b = as_tensor_like(a, like, dtype), as_tensor_like(b, like, dtype)
@@ -84,7 +84,6 @@ def _binary(cls, a, b, opname):
 
 def _mask(condition, like):
     """A constant Tensor of 0s and 1s in `like`'s dtype (used by piecewise backwards)."""
-    from ..tensor import Tensor
     return Tensor._wrap(condition.astype(like.dtype))
 
 
@@ -161,7 +160,6 @@ def mul(a, b):
 
 
 def div(a, b):
-    from ..tensor import Tensor
     # True division always gives a floating result, as in PyTorch.
     if isinstance(a, Tensor) and not is_floating(a.dtype) and (
             not isinstance(b, Tensor) or not is_floating(b.dtype)):
@@ -175,7 +173,6 @@ def neg(x):
 
 def pow(x, p):
     """x ** p; p a number or a Tensor (then exp(p * log x), defined for x > 0)."""
-    from ..tensor import Tensor
     if isinstance(x, Tensor) and _is_scalar(p):
         if not is_floating(x.dtype) and isinstance(p, float):
             x = x.to(default_float)
@@ -246,7 +243,6 @@ def abs(x):
 
 
 def sign(x):
-    from ..tensor import Tensor
     return Tensor._wrap(x._xp.sign(x._data))
 
 
@@ -312,7 +308,6 @@ class Where(Function):
 
 def where(condition, a, b):
     """Elementwise `a` where `condition` (a bool tensor) holds, else `b`."""
-    from ..tensor import Tensor
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else condition
     dtype = result_type(a, b) if isinstance(a, Tensor) or isinstance(b, Tensor) else (
         default_float if isinstance(a, float) or isinstance(b, float) else int64)
@@ -420,5 +415,4 @@ def to_dtype(x, dtype):
         return x
     if x.requires_grad and is_floating(dtype):
         return Cast.apply(x, dtype=dtype)
-    from ..tensor import Tensor
     return Tensor._wrap(x._data.astype(dtype))

@@ -1,6 +1,7 @@
 """Matrix multiplication: 1-D, 2-D and batched (with broadcast batch dimensions)."""
 from .._device import array_module
 from ..function import Function
+from ..tensor import Tensor
 from .elementwise import as_tensor_like, result_type
 
 __all__ = ["matmul"]

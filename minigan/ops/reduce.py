@@ -4,6 +4,7 @@ from collections import namedtuple
 
 from .._device import add_at, array_module, is_floating
 from ..function import Function
+from ..tensor import Tensor
 from .elementwise import _mask, exp, log, sqrt, where
 
 __all__ = ["sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin",
@@ -166,7 +167,6 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 def max(x, dim=None, keepdim=False):
     """max(x) is the largest element; max(x, dim) returns (values, indices) as PyTorch."""
-    from ..tensor import Tensor
     if dim is None:
         return amax(x)
     if isinstance(dim, Tensor):          # torch.max(a, b) is the elementwise maximum
@@ -182,7 +182,6 @@ def max(x, dim=None, keepdim=False):
 
 
 def min(x, dim=None, keepdim=False):
-    from ..tensor import Tensor
     if dim is None:
         return amin(x)
     if isinstance(dim, Tensor):
@@ -193,7 +192,6 @@ def min(x, dim=None, keepdim=False):
 
 
 def argmax(x, dim=None, keepdim=False):
-    from ..tensor import Tensor
     if dim is None:
         return Tensor._wrap(x._xp.asarray(x._xp.argmax(x._data)))
     return max(x.detach(), dim, keepdim).indices
@@ -246,7 +244,6 @@ def logsumexp(x, dim, keepdim=False):
     dims = _dims(dim, x.ndim, "logsumexp")
     m = x._xp.max(x._data, axis=dims, keepdims=True)
     m = x._xp.where(x._xp.isinf(m), 0, m)            # all -inf rows stay -inf, not nan
-    from ..tensor import Tensor
     m = Tensor._wrap(m)
     out = log(sum(exp(x - m), dims, keepdim=True)) + m
     return out if keepdim else out.squeeze(dims)

@@ -1,6 +1,7 @@
 """Shape operations: reshape, permute, indexing, cat, pad, and those composed from them."""
 from .._device import add_at, array_module
 from ..function import Function
+from ..tensor import Tensor
 from .reduce import _dims, broadcast_to, prod_shape
 
 __all__ = ["reshape", "view", "flatten", "permute", "transpose", "squeeze", "unsqueeze",
@@ -137,7 +138,6 @@ class IndexAdd(Function):
 
 def _array_key(key, xp):
     """Replace Tensors (and lists) in an index by arrays on the right device."""
-    from ..tensor import Tensor
     items = key if isinstance(key, tuple) else (key,)
     out = []
     for k in items:

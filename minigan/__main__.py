@@ -1,0 +1,3 @@
+from minigan.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""The `minigan` command: train, sample, eval, plot, bench, info, exercise.
+
+Each subcommand lives in the module that implements it; this file only dispatches, and
+imports lazily so `minigan info` stays quick.
+"""
+import argparse
+import sys
+
+
+def cmd_info(args):
+    import platform
+
+    import numpy as np
+
+    import minigan
+    from minigan import kernels
+    print(f"minigan {minigan.__version__} on Python {platform.python_version()} "
+          f"({platform.machine()})")
+    print(f"numpy {np.__version__}")
+    for name in ("numba", "cupy", "matplotlib", "mlxtend", "torch"):
+        try:
+            module = __import__(name)
+            print(f"{name} {module.__version__}")
+        except ImportError:
+            print(f"{name}: not installed")
+    print(f"kernel backends available: {kernels.available()}")
+    print(f"kernel backend in use for NumPy arrays: {kernels.get_backend()}")
+    print(f"CUDA device: {'yes' if minigan.cuda_is_available() else 'none'}")
+
+
+def cmd_bench(args):
+    which = args.what
+    if which == "ops":
+        from minigan import bench_ops
+        bench_ops.main(args.rest)
+    elif which == "kernels":
+        from minigan import bench_kernels
+        bench_kernels.main(args.rest)
+    elif which == "dcgan":
+        from minigan import bench_dcgan
+        bench_dcgan.main(args.rest)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="minigan", description="GANs from the ground up.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="versions, kernels in use, devices")
+    p.set_defaults(run=cmd_info)
+
+    p = sub.add_parser("bench", help="benchmarks: ops (engine overhead), kernels, dcgan")
+    p.add_argument("what", choices=["ops", "kernels", "dcgan"])
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
+    p.set_defaults(run=cmd_bench)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
