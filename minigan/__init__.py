@@ -16,6 +16,7 @@ from .ops import (abs, amax, amin, argmax, argmin, broadcast_to, cat, chunk, cla
                   stack, std, sum, tanh, transpose, unsqueeze, var, where)
 from . import autograd  # noqa: F401
 from .function import Function  # noqa: F401
+from .serialization import load, save  # noqa: F401
 
 clip = clamp
 __version__ = "0.1.0"

@@ -1,0 +1,305 @@
+"""nn.functional: the layers and losses as plain functions of Tensors (import as F).
+
+    >>> import minigan.nn.functional as F
+    >>> F.leaky_relu(minigan.tensor([-1.0, 2.0]), 0.2)
+    tensor([-0.2000,  2.0000])
+
+Everything here is composed from differentiable Tensor ops (so second derivatives are
+exact), except `linear`, which is one Function because it runs on every step of a GAN.
+"""
+from .._device import array_module
+from ..function import Function
+from ..ops import log_softmax, logsigmoid, pad, softmax  # noqa: F401  (re-exported)
+from ..ops.elementwise import Softplus, clamp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa: F401
+from ..random import rand_array
+from ..tensor import Tensor
+
+# The conv family lives in ._conv: convolutions, pooling, nearest interpolation.
+from ._conv import avg_pool2d, conv2d, conv_transpose2d, interpolate, max_pool2d  # noqa: F401,E402
+
+
+def _shape(x):
+    return tuple(x.shape)
+
+
+# --- linear ---
+class Linear(Function):
+    """y = x @ w.T + b over the last dim of x: one node instead of three (transpose, matmul,
+    add), since it runs every step. Backward is in Tensor ops, so it differentiates again."""
+
+    def forward(self, x, w, *b):
+        y = x @ w.T                                   # (..., in) @ (in, out) -> (..., out)
+        if b:
+            y += b[0]
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        need = self.needs_input_grad
+        gx = gy @ w if need[0] else None              # (..., out) @ (out, in) -> (..., in)
+        g2 = gy.reshape(-1, gy.shape[-1])             # (M, out), M = all leading dims
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if need[1] else None   # (out, in)
+        if len(self.inputs) == 3:
+            return gx, gw, g2.sum(0) if need[2] else None
+        return gx, gw
+
+
+def linear(input, weight, bias=None):
+    """input (..., in_features) @ weight.T (in_features, out_features) + bias."""
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: expected input (..., {weight.shape[1]}) to match weight "
+                         f"{_shape(weight)}, got {_shape(input)}")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"linear: input dtype {input.dtype} does not match weight dtype "
+                        f"{weight.dtype}; convert one with .to()")
+    if bias is None:
+        return Linear.apply(input, weight)
+    return Linear.apply(input, weight, bias)
+
+
+# --- dropout and embedding ---
+def dropout(input, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (train only)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    keep = rand_array(input.shape, input.dtype, input.device) >= p
+    # One constant mask in the input's dtype; scaling folded in.
+    return input * Tensor._wrap(keep.astype(input.dtype) / input.dtype.type(1 - p))
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of `weight` (num_embeddings, dim) picked by the integer tensor `input`."""
+    if input.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
+    n = weight.shape[0]
+    if input.numel() and (int(input._data.min()) < 0 or int(input._data.max()) >= n):
+        raise IndexError(f"embedding: index out of range for a table of {n} rows "
+                         f"(got indices in [{int(input._data.min())}, {int(input._data.max())}])")
+    out = weight[input]                                  # (*input.shape, dim)
+    if padding_idx is not None:
+        # NOTE: the padding row gets no gradient, as in PyTorch.
+        mask = (input._data != padding_idx % n).astype(weight.dtype)[..., None]
+        out = out * Tensor._wrap(mask)
+    return out
+
+
+# --- normalisation ---
+def _normalize(x, dims, eps):
+    """(x - mean) / sqrt(var + eps) over `dims`, from differentiable ops (exact 2nd order).
+    Returns (normalized, mean, biased var)."""
+    mean = x.mean(dims, keepdim=True)
+    centred = x - mean
+    var = (centred * centred).mean(dims, keepdim=True)
+    return centred * (var + eps) ** -0.5, mean, var
+
+
+def _affine(y, weight, bias, shape):
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) over the batch (and spatial dims).
+
+    training=True: use the batch's statistics (and update the running ones, when given, as
+    running = (1 - momentum) * running + momentum * batch, with the unbiased variance);
+    training=False: use the running statistics.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input (N, C, ...), got {_shape(input)}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and _shape(t) != (c,):
+            raise ValueError(f"batch_norm: expected {name} of shape ({c},) for input "
+                             f"{_shape(input)}, got {_shape(t)}")
+    shape = (1, c) + (1,) * (input.ndim - 2)          # broadcasts over N and spatial dims
+    if training:
+        dims = (0,) + tuple(range(2, input.ndim))
+        n = input.numel() // c
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input {_shape(input)}")
+        y, mean, var = _normalize(input, dims, eps)
+        if running_mean is not None:
+            # Running statistics are state, not part of the graph: update the arrays.
+            m = momentum
+            running_mean._data *= 1 - m
+            running_mean._data += m * mean._data.reshape(c)
+            running_var._data *= 1 - m
+            running_var._data += (m * n / (n - 1)) * var._data.reshape(c)
+    else:
+        rm = running_mean.reshape(shape)
+        y = (input - rm) * (running_var.reshape(shape) + eps) ** -0.5
+    return _affine(y, weight, bias, shape)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each (sample, channel) over its spatial dims (style transfer, pix2pix)."""
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected input (N, C, ...), got {_shape(input)}")
+    n, c = input.shape[:2]
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if use_input_stats:
+        dims = tuple(range(2, input.ndim))
+        y, mean, var = _normalize(input, dims, eps)
+        if running_mean is not None:
+            k = input.numel() // (n * c)
+            m = momentum
+            running_mean._data *= 1 - m
+            running_mean._data += m * mean._data.reshape(n, c).mean(0)
+            running_var._data *= 1 - m
+            running_var._data += (m * k / max(k - 1, 1)) * var._data.reshape(n, c).mean(0)
+    else:
+        y = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps) ** -0.5
+    return _affine(y, weight, bias, shape)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last len(normalized_shape) dims of each sample."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+        normalized_shape)
+    k = len(normalized_shape)
+    if _shape(input)[input.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: expected input (..., {', '.join(map(str, normalized_shape))})"
+                         f" to end in normalized_shape {normalized_shape}, got {_shape(input)}")
+    dims = tuple(range(input.ndim - k, input.ndim))
+    y, _, _ = _normalize(input, dims, eps)
+    return _affine(y, weight, bias, normalized_shape)
+
+
+# --- losses ---
+def _reduce(loss, reduction, who):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_same(input, target, who):
+    if _shape(input) != _shape(target):
+        raise ValueError(f"{who}: target size {_shape(target)} must be the same as input size "
+                         f"{_shape(input)}")
+
+
+def _as_target(target, like):
+    if not isinstance(target, Tensor):
+        target = Tensor._wrap(like._xp.asarray(target, dtype=like.dtype))
+    return target
+
+
+def mse_loss(input, target, reduction="mean"):
+    target = _as_target(target, input)
+    _check_same(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    target = _as_target(target, input)
+    _check_same(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p; each log is clamped at -100 as
+    PyTorch does, so p = 0 or 1 gives a large finite loss instead of inf."""
+    target = _as_target(target, input)
+    _check_same(input, target, "binary_cross_entropy")
+    data = input._data
+    if data.size and (data.min() < 0 or data.max() > 1):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1"
+                         " (did you mean binary_cross_entropy_with_logits?)")
+    loss = -(target * clamp(log(input), min=-100) + (1 - target) * clamp(log(1 - input), min=-100))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE on logits x: softplus(x) - t x (= -(t log s(x) + (1-t) log(1-s(x)))), stable for
+    logits of any size because softplus is computed as max(x, 0) + log1p(exp(-|x|))."""
+    target = _as_target(target, input)
+    _check_same(input, target, "binary_cross_entropy_with_logits")
+    if pos_weight is None:
+        loss = Softplus.apply(input) - input * target
+    else:
+        # -(p t log s(x) + (1 - t) log(1 - s(x))), log(1 - s(x)) = log s(x) - x
+        log_sig = logsigmoid(input)
+        loss = -(pos_weight * target * log_sig + (1 - target) * (log_sig - input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-input[n, target[n]] (input holds log-probabilities, (N, C) or (N, C, d1, ...));
+    with `weight`, 'mean' divides by the sum of the targets' weights, as PyTorch."""
+    if input.ndim < 2 or _shape(target) != _shape(input)[:1] + _shape(input)[2:]:
+        raise ValueError(f"nll_loss: expected input (N, C, ...) and target (N, ...), got input "
+                         f"{_shape(input)} and target {_shape(target)}")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold class indices (integers), got {target.dtype}")
+    c = input.shape[1]
+    t = target._data
+    valid = t != ignore_index
+    if t.size and ((t[valid] < 0).any() or (t[valid] >= c).any()):
+        raise IndexError(f"nll_loss: target values must be in [0, {c - 1}] (or ignore_index), "
+                         f"got values in [{int(t.min())}, {int(t.max())}]")
+    safe = input._xp.where(valid, t, 0)
+    picked = input.gather(1, Tensor._wrap(safe[:, None])).squeeze(1)     # (N, ...)
+    w = valid.astype(input.dtype)
+    if weight is not None:
+        w = w * weight._data[safe]
+    w = Tensor._wrap(w)
+    loss = -picked * w
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction, "nll_loss")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Softmax cross-entropy on logits (N, C, ...). `target` holds class indices (N, ...), or
+    class probabilities shaped like `input`."""
+    logp = log_softmax(input, 1)
+    if target.dtype.kind == "f":           # probabilities
+        _check_same(input, target, "cross_entropy")
+        c = input.shape[1]
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / c
+        terms = logp * target
+        if weight is not None:
+            terms = terms * weight.reshape((1, c) + (1,) * (input.ndim - 2))
+        return _reduce(-terms.sum(1), reduction, "cross_entropy")
+    loss = nll_loss(logp, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return loss
+    # Label smoothing mixes in the loss against the uniform distribution.
+    c = input.shape[1]
+    valid = Tensor._wrap((target._data != ignore_index).astype(input.dtype))
+    w = 1 if weight is None else weight.reshape((1, c) + (1,) * (input.ndim - 2))
+    smooth = -(logp * w).sum(1) * valid / c
+    if reduction == "mean":
+        if weight is None:
+            smooth = smooth.sum() / valid.sum()
+        else:
+            t = array_module(target._data).where(target._data != ignore_index, target._data, 0)
+            smooth = smooth.sum() / (weight._data[t] * valid._data).sum()
+    else:
+        smooth = _reduce(smooth, reduction, "cross_entropy")
+    return (1 - label_smoothing) * loss + label_smoothing * smooth
+
