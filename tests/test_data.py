@@ -1,14 +1,13 @@
 """minigan.data: loaders, toy distributions, procedural shapes, offline digits."""
 import gzip
 import importlib.util
-import shutil
 
 import numpy as np
 import pytest
 
 import minigan as mg
-from minigan.data import (DataLoader, Dataset, MissingExtraError, TensorDataset, digits_8x8,
-                          gaussian_1d, grid_centers, grid_of_gaussians, mnist_5k,
+from minigan.data import (DataLoader, Dataset, MissingExtraError, Subset, TensorDataset,
+                          digits_8x8, gaussian_1d, grid_centers, grid_of_gaussians, mnist_5k,
                           ring_centers, ring_of_gaussians, shapes, spirals, stratified_split)
 from minigan.data import digits
 
@@ -122,6 +121,14 @@ def test_tensor_dataset_indexing():
     xb, yb = ds[np.array([5, 0])]
     assert xb.shape == (2, 2)
     np.testing.assert_array_equal(yb.numpy(), [50, 0])
+
+
+def test_subset_picks_items_in_order():
+    sub = Subset(numbered_dataset(10), [7, 2, 9])
+    assert len(sub) == 3
+    (x, y), = DataLoader(sub, batch_size=3)
+    np.testing.assert_array_equal(y.numpy(), [7, 2, 9])
+    np.testing.assert_array_equal(x.numpy()[:, 0], [7.0, 2.0, 9.0])
 
 
 @pytest.mark.parametrize("shapes_", [[(5, 2), (4,)], [(3,), (3,), (2, 3)], [(3, 1), ()]])
