@@ -112,37 +112,51 @@ def geom(case):
 
 FAST = settings(deadline=None, max_examples=30)
 
+# the Numba convolutions take one of two layouts depending on C (conv.SMALL_C): draw both
+small_c_cutoffs = st.sampled_from([0, 10**9])
+
+
+def run_conv(table, backend, small_c, *args):
+    old = conv_mod.SMALL_C
+    conv_mod.SMALL_C = small_c
+    try:
+        return table[backend](*args)
+    finally:
+        conv_mod.SMALL_C = old
+
 
 # --- fast kernels equal the reference --------------------------------------------------
 
 @FAST
-@given(case=conv_cases(), with_bias=st.booleans())
-def test_conv2d_matches_reference(backend, case, with_bias):
+@given(case=conv_cases(), with_bias=st.booleans(), small_c=small_c_cutoffs)
+def test_conv2d_matches_reference(backend, case, with_bias, small_c):
     x, w, b, _ = make_arrays(case)
     b = b if with_bias else None
     want = conv_mod.conv2d_ref(x, w, b, *geom(case))
-    got = conv_mod.CONV2D[backend](to_device(x, backend), to_device(w, backend),
-                                   None if b is None else to_device(b, backend), *geom(case))
+    got = run_conv(conv_mod.CONV2D, backend, small_c, to_device(x, backend), to_device(w, backend),
+                   None if b is None else to_device(b, backend), *geom(case))
     assert_close(got, want, case["dtype"], f"conv2d {case}")
 
 
 @FAST
-@given(case=conv_cases())
-def test_conv2d_grad_input_matches_reference(backend, case):
+@given(case=conv_cases(), small_c=small_c_cutoffs)
+def test_conv2d_grad_input_matches_reference(backend, case, small_c):
     x, w, _, gy = make_arrays(case)
     hw = (case["H"], case["W"])
     want = conv_mod.conv2d_grad_input_ref(gy, w, hw, *geom(case))
-    got = conv_mod.CONV2D_GRAD_INPUT[backend](to_device(gy, backend), to_device(w, backend), hw, *geom(case))
+    got = run_conv(conv_mod.CONV2D_GRAD_INPUT, backend, small_c, to_device(gy, backend),
+                   to_device(w, backend), hw, *geom(case))
     assert_close(got, want, case["dtype"], f"conv2d_grad_input {case}")
 
 
 @FAST
-@given(case=conv_cases())
-def test_conv2d_grad_weight_matches_reference(backend, case):
+@given(case=conv_cases(), small_c=small_c_cutoffs)
+def test_conv2d_grad_weight_matches_reference(backend, case, small_c):
     x, w, _, gy = make_arrays(case)
     khw = (case["KH"], case["KW"])
     want = conv_mod.conv2d_grad_weight_ref(x, gy, khw, *geom(case))
-    got = conv_mod.CONV2D_GRAD_WEIGHT[backend](to_device(x, backend), to_device(gy, backend), khw, *geom(case))
+    got = run_conv(conv_mod.CONV2D_GRAD_WEIGHT, backend, small_c, to_device(x, backend),
+                   to_device(gy, backend), khw, *geom(case))
     assert_close(got, want, case["dtype"], f"conv2d_grad_weight {case}")
 
 
