@@ -1,10 +1,11 @@
 """`DataLoader`: batches from a dataset, shuffled each epoch, as in PyTorch.
 
     >>> minigan.manual_seed(0)
+    >>> x, y = minigan.randn(1000, 2), minigan.zeros(1000, dtype=minigan.int64)
     >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
     >>> for xb, yb in loader:        # xb: (64, ...) Tensor, yb: (64,) Tensor
     ...     ...
-    >>> len(loader)                  # batches per epoch
+    >>> len(loader)                  # batches per epoch: ceil(1000 / 64)
     16
 
 Shuffling draws a fresh permutation from minigan's seeded generator at the start of every

@@ -68,7 +68,8 @@ def _split(images, labels, split, test_fraction, seed):
 
 def _to_unit_range(pixels, max_value):
     """Pixels 0..max_value -> float32 in [-1, 1]."""
-    return (pixels.astype(np.float32) * (2.0 / max_value) - 1.0).astype(np.float32)
+    scale = np.float32(2.0 / max_value)
+    return pixels.astype(np.float32) * scale - np.float32(1.0)     # stays float32
 
 
 # --- MNIST-5k ---
