@@ -36,12 +36,12 @@ def _children(node):
     return [t.grad_fn if t.grad_fn is not None else t for t in inputs]
 
 
-def _preorder(tensor):
+def _preorder(tensor, max_depth=None):
     """Walk the graph depth-first from `tensor` with an explicit stack (no recursion).
 
     Yields (node, number, parent_number, depth, prefix, is_last, first_time) per visit, in
     the order a tree printout lists them; a node is numbered (1, 2, ...) on its first visit
-    and its inputs are only walked then.
+    and its inputs are only walked then (and only above `max_depth`).
     """
     root = tensor.grad_fn if tensor.grad_fn is not None else tensor
     numbers = {}     # id(node) -> number; the nodes stay alive in the graph while we walk
@@ -52,7 +52,7 @@ def _preorder(tensor):
         if first:
             numbers[id(node)] = len(numbers) + 1
         yield node, numbers[id(node)], parent, depth, prefix, is_last, first
-        if first:
+        if first and (max_depth is None or depth < max_depth):
             kids = _children(node)
             child_prefix = prefix + (_SPACE if is_last else _PIPE) if depth > 0 else ""
             # Pushed in reverse so that the first input is printed first.
@@ -92,7 +92,8 @@ def graph_text(tensor, params=None, max_depth=None):
     """The autograd graph behind `tensor` as an indented text tree.
 
     params: optional {name: Tensor} to name the leaves (dict(model.named_parameters())).
-    max_depth: stop indenting deeper than this (None: the whole graph).
+    max_depth: do not expand nodes deeper than this (None: the whole graph). The view is then
+    truncated: a node first met at the cut is not expanded where it appears again above.
 
         >>> x = minigan.tensor([1.0, 2.0], requires_grad=True)
         >>> print(graph_text((x * x).sum(), params={"x": x}))
@@ -103,9 +104,7 @@ def graph_text(tensor, params=None, max_depth=None):
     """
     names = _names(params)
     lines = []
-    for node, number, _, depth, prefix, is_last, first in _preorder(tensor):
-        if max_depth is not None and depth > max_depth:
-            continue
+    for node, number, _, depth, prefix, is_last, first in _preorder(tensor, max_depth):
         branch = "" if depth == 0 else prefix + (_LAST if is_last else _BRANCH)
         label, details = _describe(node, names)
         if not first:
