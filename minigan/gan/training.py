@@ -1,0 +1,303 @@
+"""The adversarial training loop, written out step by step.
+
+    for each step:
+        1. sample a real batch x and noise z; fake = G(z)
+        2. D step: loss_d on D(x) and D(fake.detach()) (the detach: no gradient reaches G),
+           plus a gradient penalty if asked; update D (then clip its weights for WGAN)
+        3. every n_critic D steps, a G step: loss_g on D(fake); update G only
+           (D's parameters are frozen for this backward, so they get no gradient)
+        4. update the generator's moving average (EMA), record the numbers
+
+`train_step` is that loop body; `Trainer` adds data, checkpoints, samples and the monitor.
+"""
+import copy
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+from .. import autograd, nn, optim
+from ..creation import randn, randperm, tensor
+from ..grad_mode import no_grad
+from ..random import get_rng_state, set_rng_state
+from ..serialization import load, save
+from .losses import get_loss, gradient_penalty, r1_penalty
+from .monitor import Monitor
+
+__all__ = ["train_step", "Trainer", "grad_norm", "NonFiniteError", "sample_latent"]
+
+
+class NonFiniteError(FloatingPointError):
+    """A loss or gradient became NaN or Inf: training stops before any weight is touched."""
+
+
+def sample_latent(n, dim, device="cpu"):
+    return randn(n, dim, device=device)
+
+
+def grad_norm(parameters):
+    """The total L2 norm of the gradients (what clip_grad_norm_ would see)."""
+    total = 0.0
+    for p in parameters:
+        if p.grad is not None:
+            g = p.grad._data
+            total += float((g * g).sum())
+    return math.sqrt(total)
+
+
+def _check_finite(step, **values):
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise NonFiniteError(f"step {step}: {name} is {value}; training stopped before the "
+                                 "update, the last checkpoint is intact (try a lower learning "
+                                 "rate, or a gradient penalty)")
+
+
+def _mean_output(out, kind):
+    """Mean D(x) as a probability for logit losses, as a raw score for critic losses."""
+    a = out._data
+    if kind == "logit":
+        a = 1 / (1 + np.exp(-np.clip(a, -60, 60)))
+    return float(a.mean())
+
+
+def train_step(G, D, opt_g, opt_d, real, loss, step=0, n_critic=1, clip_value=None,
+               gp_weight=0.0, r1_weight=0.0, labels=None, ema=None):
+    """One D update, and a G update every `n_critic` steps. Returns the monitor's row."""
+    cond = () if labels is None else (labels,)
+    batch = real.shape[0]
+    row = {"step": step}
+
+    g_step_due = (step + 1) % n_critic == 0
+
+    # --- 1. real batch and fakes ---
+    z = sample_latent(batch, G.latent_dim, real.device)
+    if g_step_due:
+        fake = G(z, *cond)                               # (N, C, H, W), graph kept for G's step
+    else:
+        with no_grad():
+            fake = G(z, *cond)
+
+    # --- 2. the discriminator step ---
+    real_out = D(real, *cond)
+    fake_out = D(fake.detach(), *cond)                   # detached: D's loss must not reach G
+    loss_d = loss.d_loss(real_out, fake_out)
+    total_d = loss_d
+    if gp_weight:
+        penalty, row["grad_norm_x"] = gradient_penalty(D, real, fake, gp_weight, labels)
+        total_d = total_d + penalty
+        row["penalty"] = penalty.item()
+    if r1_weight:
+        penalty, row["grad_norm_x"] = r1_penalty(D, real, r1_weight, labels)
+        total_d = total_d + penalty
+        row["penalty"] = penalty.item()
+    opt_d.zero_grad()
+    total_d.backward()
+    row.update(loss_d=loss_d.item(), d_real=_mean_output(real_out, loss.output),
+               d_fake=_mean_output(fake_out, loss.output), grad_norm_d=grad_norm(D.parameters()))
+    if loss.output == "score":
+        row["wasserstein"] = float(real_out._data.mean() - fake_out._data.mean())
+    _check_finite(step, loss_d=row["loss_d"], grad_norm_d=row["grad_norm_d"])
+    opt_d.step()
+    if clip_value is not None:                           # WGAN: keep the critic Lipschitz
+        with no_grad():
+            for p in D.parameters():
+                p.clamp_(-clip_value, clip_value)
+
+    # --- 3. the generator step (D frozen: its weights get no gradient, and no update) ---
+    if g_step_due:
+        D.requires_grad_(False)
+        try:
+            loss_g = loss.g_loss(D(fake, *cond))
+            opt_g.zero_grad()
+            loss_g.backward()
+        finally:
+            D.requires_grad_(True)
+        row.update(loss_g=loss_g.item(), grad_norm_g=grad_norm(G.parameters()))
+        _check_finite(step, loss_g=row["loss_g"], grad_norm_g=row["grad_norm_g"])
+        opt_g.step()
+        if ema is not None:
+            ema.update()
+    row["lr_d"] = opt_d.param_groups[0]["lr"]
+    row["lr_g"] = opt_g.param_groups[0]["lr"]
+    return row
+
+
+class _EpochSampler:
+    """Shuffled batch indices, epoch after epoch, with a state that can be saved.
+
+    NOTE: MNIST-5k is sorted by label, so batches must come from a fresh permutation each
+    epoch; drawing it from minigan's generator keeps a resumed run on the same batches.
+    """
+
+    def __init__(self, n, batch_size):
+        if n < batch_size:
+            raise ValueError(f"the dataset has {n} items, fewer than one batch of {batch_size}")
+        self.n, self.batch_size = n, batch_size
+        self.epoch, self.position, self.order = 0, 0, None
+
+    def next(self):
+        if self.order is None or self.position + self.batch_size > self.n:   # drop_last
+            self.order = randperm(self.n).numpy()
+            self.position = 0
+            self.epoch += 1
+        index = self.order[self.position:self.position + self.batch_size]
+        self.position += self.batch_size
+        return index
+
+    def state_dict(self):
+        return {"epoch": self.epoch, "position": self.position,
+                "order": tensor(self.order if self.order is not None else np.zeros(0, np.int64))}
+
+    def load_state_dict(self, state):
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        order = state["order"].numpy()
+        self.order = order if order.size else None
+
+
+class Trainer:
+    """Everything around `train_step`: data, optimisers, samples, checkpoints, monitor.
+
+    >>> trainer = Trainer(G, D, images, loss="nonsaturating", run_dir="runs/dcgan")
+    >>> trainer.fit(steps=2000)
+    """
+
+    def __init__(self, G, D, images, labels=None, loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,
+                 betas=(0.5, 0.999), optimizer="adam", batch_size=64, n_critic=1,
+                 clip_value=None, gp_weight=0.0, r1_weight=0.0, ema_decay=None, run_dir=None,
+                 sample_every=200, checkpoint_every=500, num_samples=64, config=None):
+        self.G, self.D = G, D
+        self.images, self.labels = images, labels
+        self.loss = get_loss(loss) if isinstance(loss, str) else loss
+        self.n_critic, self.clip_value = n_critic, clip_value
+        self.gp_weight, self.r1_weight = gp_weight, r1_weight
+        if optimizer == "adam":
+            self.opt_g = optim.Adam(G.parameters(), lr=lr_g, betas=betas)
+            self.opt_d = optim.Adam(D.parameters(), lr=lr_d, betas=betas)
+        elif optimizer == "rmsprop":                     # the original WGAN's choice
+            self.opt_g = optim.RMSprop(G.parameters(), lr=lr_g)
+            self.opt_d = optim.RMSprop(D.parameters(), lr=lr_d)
+        else:
+            raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
+        self.ema = optim.EMA(G, decay=ema_decay) if ema_decay else None
+        self.sampler = _EpochSampler(images.shape[0], batch_size)
+        self.step = 0
+        self.sample_every, self.checkpoint_every = sample_every, checkpoint_every
+        self.run_dir = run_dir
+        self.config = dict(config or {})
+        self.monitor = Monitor(None)
+        # A fixed latent batch: the sample grids show the same z evolving over training.
+        self.fixed_z = sample_latent(num_samples, G.latent_dim, images.device)
+        self.fixed_labels = None
+        if labels is not None:
+            self.fixed_labels = tensor(np.arange(num_samples) % int(labels.numpy().max() + 1))
+        if run_dir is not None:
+            for sub in ("samples", "checkpoints", "plots"):
+                os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
+            self.monitor.path = os.path.join(run_dir, "history.jsonl")
+            with open(os.path.join(run_dir, "config.json"), "w") as f:
+                json.dump(self.config, f, indent=2)
+
+    # --- the loop ---
+    def fit(self, steps, progress=True, log_every=None, callback=None):
+        """Train until `self.step == steps` (so a resumed run finishes where it would have)."""
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=steps, initial=self.step, desc="train", unit="step", leave=True)
+        start = time.perf_counter()
+        while self.step < steps:
+            index = self.sampler.next()
+            real = self.images[index]
+            labels = self.labels[index] if self.labels is not None else None
+            t0 = time.perf_counter()
+            self.G.train()
+            self.D.train()
+            row = train_step(self.G, self.D, self.opt_g, self.opt_d, real, self.loss, self.step,
+                             self.n_critic, self.clip_value, self.gp_weight, self.r1_weight,
+                             labels, self.ema)
+            row["time"] = time.perf_counter() - t0
+            self.monitor.record(row)
+            self.step += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss_d=f"{self.monitor.last('loss_d'):.3f}",
+                                loss_g=f"{self.monitor.last('loss_g'):.3f}")
+            elif log_every and self.step % log_every == 0:
+                print(f"step {self.step:6d}  loss_d {self.monitor.last('loss_d'):.4f}  "
+                      f"loss_g {self.monitor.last('loss_g'):.4f}  "
+                      f"{time.perf_counter() - start:.1f}s", flush=True)
+            if self.run_dir is not None and (self.step % self.sample_every == 0 or self.step == steps):
+                self.save_samples()
+            if self.run_dir is not None and (self.step % self.checkpoint_every == 0 or self.step == steps):
+                self.save_checkpoint()
+            if callback is not None:
+                callback(self)
+        if bar is not None:
+            bar.close()
+        return self.monitor.rows
+
+    # --- samples ---
+    def generator_for_sampling(self):
+        """The EMA generator if there is one (smoother samples), else G itself."""
+        if self.ema is None:
+            return self.G
+        if getattr(self, "_G_ema", None) is None:
+            self._G_ema = copy.deepcopy(self.G)
+        return self.ema.copy_to(self._G_ema)
+
+    @no_grad()
+    def generate(self, z, labels=None):
+        G = self.generator_for_sampling()
+        was_training = G.training
+        G.eval()
+        try:
+            return G(z) if labels is None else G(z, labels)
+        finally:
+            G.train(was_training)
+
+    def save_samples(self):
+        images = self.generate(self.fixed_z, self.fixed_labels).numpy()
+        path = os.path.join(self.run_dir, "samples", f"step_{self.step:06d}.npz")
+        np.savez(path, images=images.astype(np.float32))
+        from ..viz import save_image_grid
+        save_image_grid(images, os.path.join(self.run_dir, "samples", "latest.png"), nrow=8)
+        return path
+
+    # --- checkpoints ---
+    def state_dict(self):
+        state = {"G": self.G.state_dict(), "D": self.D.state_dict(),
+                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                 "step": self.step, "sampler": self.sampler.state_dict(),
+                 "rng": json.dumps(get_rng_state()), "fixed_z": self.fixed_z}
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
+
+    def load_state_dict(self, state):
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.step = int(state["step"])
+        self.sampler.load_state_dict(state["sampler"])
+        set_rng_state(json.loads(state["rng"]))
+        self.fixed_z = state["fixed_z"]
+
+    def checkpoint_path(self):
+        return os.path.join(self.run_dir, "checkpoints", "last.npz")
+
+    def save_checkpoint(self):
+        save(self.state_dict(), self.checkpoint_path())      # atomic: never half-written
+
+    def resume(self):
+        """Continue from the run folder's last checkpoint, exactly where it stopped."""
+        self.load_state_dict(load(self.checkpoint_path()))
+        if os.path.exists(self.monitor.path):
+            self.monitor.rows = Monitor.read(self.monitor.path)
+            self.monitor.truncate(self.step - 1)
+        return self.step
