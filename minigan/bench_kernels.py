@@ -16,7 +16,6 @@ Run:  python -m minigan.bench_kernels [--batch 64] [--repeat 20] [--cold-start]
       (or `minigan bench kernels ...`)
 """
 import argparse
-import importlib.util
 import os
 import statistics
 import subprocess
@@ -29,19 +28,8 @@ import numpy as np
 
 
 def _import_kernels():
-    try:
-        from minigan import kernels
-        return kernels
-    except ImportError:
-        # NOTE: only for a checkout that is not pip-installed yet: load ../kernels under a
-        # private name (a bare `import kernels` would shadow the installed package).
-        root = Path(__file__).resolve().parents[1] / "kernels"
-        spec = importlib.util.spec_from_file_location(
-            "_minigan_kernels_checkout", root / "__init__.py", submodule_search_locations=[str(root)])
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = mod
-        spec.loader.exec_module(mod)
-        return mod
+    from minigan import kernels
+    return kernels
 
 
 # (label, kind, in channels, out channels, input height/width); kernel 4, stride 2, padding 1
@@ -190,17 +178,16 @@ def bench_other(kernels, N, repeat):
 _CHILD = """
 import time, sys
 t0 = time.perf_counter()
-sys.path.insert(0, {root!r})
-from minigan.bench_kernels import _import_kernels
-kernels = _import_kernels()
+from minigan import kernels
 t1 = time.perf_counter()
+numba_at_import = 'numba' in sys.modules
 import numpy as np
 x = np.ones((64, 1, 28, 28), np.float32); w = np.ones((64, 1, 4, 4), np.float32)
 y = kernels.conv2d(x, w, None, (2, 2), (1, 1), (1, 1))
 kernels.conv2d_grad_input(y, w, (28, 28), (2, 2), (1, 1), (1, 1))
 kernels.conv2d_grad_weight(x, y, (4, 4), (2, 2), (1, 1), (1, 1))
 t2 = time.perf_counter()
-print(f"{{(t1 - t0) * 1e3:.1f}} {{(t2 - t1) * 1e3:.1f}} {{'numba' in sys.modules}}")
+print(f"{{(t1 - t0) * 1e3:.1f}} {{(t2 - t1) * 1e3:.1f}} {{numba_at_import}}")
 """
 
 
@@ -211,7 +198,7 @@ def bench_cold_start():
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("empty Numba cache", "warm Numba cache", "warm Numba cache"):
             t = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", _CHILD.format(root=root)], env=env,
+            out = subprocess.run([sys.executable, "-c", _CHILD.format()], env=env,
                                  capture_output=True, text=True, cwd=root)
             wall = (time.perf_counter() - t) * 1e3
             if out.returncode != 0:

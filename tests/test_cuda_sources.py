@@ -6,13 +6,11 @@ instantiated for float and double, which is what CuPy generates around them.
 """
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_kernels import kernels  # noqa: E402  (same loader: installed or checkout)
+from minigan import kernels
 
 NVCC = shutil.which("nvcc") or ("/usr/local/bin/nvcc" if Path("/usr/local/bin/nvcc").exists() else None)
 pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc not installed")

@@ -1,7 +1,6 @@
 """minigan.kernels: every fast kernel equals the NumPy reference, and the reference is
 checked against independent oracles (direct loops, adjoint identities, finite differences).
 """
-import importlib
 import importlib.util
 import os
 import subprocess
@@ -13,28 +12,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from minigan import kernels
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_kernels():
-    try:
-        from minigan import kernels
-        return kernels
-    except ImportError:
-        # checkout not pip-installed yet: load ../kernels under a private name
-        # (a bare `import kernels` would shadow the installed package)
-        name = "_minigan_kernels_checkout"
-        if name in sys.modules:
-            return sys.modules[name]
-        spec = importlib.util.spec_from_file_location(
-            name, ROOT / "kernels" / "__init__.py", submodule_search_locations=[str(ROOT / "kernels")])
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-        return mod
-
-
-kernels = _load_kernels()
 # NOTE: `kernels.im2col` is the public function, not the submodule: fetch modules by name.
 conv_mod = sys.modules[kernels.__name__ + ".conv"]
 im2col_mod = sys.modules[kernels.__name__ + ".im2col"]
@@ -414,12 +394,12 @@ def test_auto_backend_uses_cpu_default():
 
 def test_env_var_forces_reference_and_import_is_lazy():
     code = (
-        "import sys; sys.path.insert(0, {tests!r}); import test_kernels as t; k = t.kernels; "
+        "import sys; from minigan import kernels as k; "
         "import numpy as np; "
         "assert 'numba' not in sys.modules, 'numba imported at import time'; "
         "assert 'cupy' not in sys.modules, 'cupy imported at import time'; "
         "print(k.get_backend(), k.implementation('conv2d', np.ones(1)).__name__)"
-    ).format(tests=str(Path(__file__).parent))
+    )
     env = dict(os.environ, MINIGAN_KERNELS="numpy")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
