@@ -62,10 +62,13 @@ def _draw_toy_2d(ax, real, fake, surface, bounds, title):
     if surface is not None:
         xx, yy, zz = (to_numpy(a, np.float64) for a in surface)
         levels, _ = _surface_levels(zz)
-        # Blue where D says "real", red where it says "fake" (RdBu: low=red, high=blue).
-        contour = ax.contourf(xx, yy, zz, levels=levels, cmap="RdBu", alpha=0.55)
+        # Grey shades (darker = "more real") keep the blue and orange points readable.
+        contour = ax.contourf(xx, yy, zz, levels=levels, cmap="Greys", alpha=0.6)
+        if zz.min() < 0.5 < zz.max() and zz.max() <= 1.0 and zz.min() >= 0.0:
+            # D(x) = 0.5: the decision boundary, where D cannot tell real from fake.
+            ax.contour(xx, yy, zz, levels=[0.5], colors="black", linestyles="--", linewidths=1)
     if real is not None:
-        ax.scatter(real[:, 0], real[:, 1], s=6, c=COLOR_REAL, alpha=0.6, label="real",
+        ax.scatter(real[:, 0], real[:, 1], s=8, c=COLOR_REAL, alpha=0.7, label="real",
                    edgecolors="none")
     if fake is not None:
         ax.scatter(fake[:, 0], fake[:, 1], s=6, c=COLOR_FAKE, alpha=0.8, label="generated",
