@@ -39,18 +39,25 @@ REGISTRY = {
 CUDA_SOURCES = {**_im2col.CUDA_SOURCES, **adam.CUDA_SOURCES}
 
 # Fastest correct CPU version per kernel, measured with `python -m minigan.bench_kernels`
-# (2-core x86 VM, OpenBLAS, batch 64, DCGAN-28 layers, float32; see that module for the
-# table). Summary of the measurement behind each choice:
-#   conv2d / grad_input / grad_weight: Numba im2col|col2im + one batch-wide BLAS GEMM is
-#     4-20x faster than the einsum-per-tap reference on every layer.
-#   im2col / col2im: the Numba loops beat the reference's strided slice copies.
-#   matmul: BLAS (np.matmul) wins; the Numba loop is ~10-50x slower and is an exhibit.
-#   adam_update: one fused parallel Numba pass beats ~10 whole-array NumPy passes.
+# (2-core x86 VM shared with other jobs, OpenBLAS, batch 64, DCGAN-28 layers, float32,
+# best of 20). What the measurement said:
+#   conv2d / grad_input / grad_weight: Numba im2col|col2im + one batch-wide BLAS GEMM,
+#     8-28x faster than the einsum-per-tap reference on the 64/128-channel layers
+#     (e.g. Conv2d(64,128) 14->7 forward 7.3 ms vs 101 ms; torch 7.0 ms in the same run)
+#     and 1.5-20x on the 1-channel layers.
+#   im2col (public, NCHW columns): the reference's KH*KW strided slice copies and the Numba
+#     loops are level (3.8 vs 4.4 ms for x (64, 64, 14, 14)), so the reference stays.
+#     (conv2d does not use it: its NHWC columns take 0.35 ms, see im2col.py.)
+#   col2im: Numba 4.8 ms vs 8.0 ms.
+#   matmul: BLAS (np.matmul) 2.6-3.4 ms vs Numba 7-11 ms for (512,1024)@(1024,512); the
+#     Numba loop is a lesson exhibit.
+#   adam_update: one fused parallel Numba pass, 0.2 ms vs 1.8 ms for 1M float32 params
+#     (1.5 ms vs 2.3 ms right after a GEMM, when OpenBLAS threads still hold the cores).
 CPU_DEFAULT = {
     "conv2d": "numba",
     "conv2d_grad_input": "numba",
     "conv2d_grad_weight": "numba",
-    "im2col": "numba",
+    "im2col": "numpy",
     "col2im": "numba",
     "matmul": "blas",
     "adam_update": "numba",
