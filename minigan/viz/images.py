@@ -81,7 +81,8 @@ def _as_grid(item, nrow, value_range):
     3-D arrays are batches ((N, C, H, W) and (N, H, W)).
     """
     array = to_numpy(item)
-    is_grid = array.ndim == 2 or (array.ndim == 3 and array.shape[-1] == 3 and array.dtype == np.uint8)
+    is_rgb_grid = array.ndim == 3 and array.shape[-1] == 3 and array.dtype == np.uint8
+    is_grid = array.ndim == 2 or is_rgb_grid
     return array if is_grid else image_grid_array(array, nrow=nrow, value_range=value_range)
 
 

@@ -111,6 +111,12 @@ def _snapshot_bounds(snapshots, bounds):
     return bounds_2d(*sets)
 
 
+def _snapshot_points(snap, who):
+    """(real, fake) point arrays of a 2-D snapshot; either may be missing (None)."""
+    return tuple(_points(snap[k], who) if snap.get(k) is not None else None
+                 for k in ("real", "fake"))
+
+
 def plot_toy_2d_snapshots(snapshots, path, bounds=None, ncols=4):
     """One panel per snapshot of 2-D training, on shared axes; returns `path`.
 
@@ -128,8 +134,7 @@ def plot_toy_2d_snapshots(snapshots, path, bounds=None, ncols=4):
     fig = new_figure(figsize=(3.2 * cols, 3.2 * rows))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for i, (ax, snap) in enumerate(zip(axes, snapshots)):
-        real = _points(snap["real"], "plot_toy_2d_snapshots") if snap.get("real") is not None else None
-        fake = _points(snap["fake"], "plot_toy_2d_snapshots") if snap.get("fake") is not None else None
+        real, fake = _snapshot_points(snap, "plot_toy_2d_snapshots")
         _draw_toy_2d(ax, real, fake, snap.get("surface"), bounds, _snapshot_title(snap, i))
         ax.tick_params(labelsize=7)
     for ax in axes[len(snapshots):]:
@@ -154,8 +159,7 @@ def save_toy_2d_animation(snapshots, path, fps=4, bounds=None):
     def draw(i):
         snap = snapshots[i]
         ax.clear()
-        real = _points(snap["real"], "save_toy_2d_animation") if snap.get("real") is not None else None
-        fake = _points(snap["fake"], "save_toy_2d_animation") if snap.get("fake") is not None else None
+        real, fake = _snapshot_points(snap, "save_toy_2d_animation")
         _draw_toy_2d(ax, real, fake, snap.get("surface"), bounds, _snapshot_title(snap, i))
         ax.legend(loc="upper right", fontsize="small", markerscale=2)
 
