@@ -7,6 +7,8 @@
 Everything here is composed from differentiable Tensor ops (so second derivatives are
 exact), except `linear`, which is one Function because it runs on every step of a GAN.
 """
+import numpy as np
+
 from .._device import array_module
 from ..function import Function
 from ..ops import log_softmax, logsigmoid, pad, softmax  # noqa: F401  (re-exported)
@@ -222,7 +224,9 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     if data.size and (data.min() < 0 or data.max() > 1):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1"
                          " (did you mean binary_cross_entropy_with_logits?)")
-    loss = -(target * clamp(log(input), min=-100) + (1 - target) * clamp(log(1 - input), min=-100))
+    with np.errstate(divide="ignore"):        # log(0) = -inf is expected, then clamped
+        loss = -(target * clamp(log(input), min=-100)
+                 + (1 - target) * clamp(log(1 - input), min=-100))
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy")
