@@ -41,7 +41,9 @@ def _encode(obj, arrays, where):
     if isinstance(obj, Tensor) or isinstance(obj, np.ndarray) or (
             type(obj).__module__.startswith("cupy") and hasattr(obj, "shape")):
         data = obj._data if isinstance(obj, Tensor) else obj
-        data = np.ascontiguousarray(to_device(data, "cpu") if array_module(data) is not np else data)
+        data = to_device(data, "cpu") if array_module(data) is not np else data
+        # NOTE: not np.ascontiguousarray, which turns a 0-d array into shape (1,).
+        data = data if data.flags.c_contiguous else data.copy(order="C")
         if data.dtype == object:
             raise TypeError(f"minigan.save: {where} is an object array, which cannot be saved")
         name = f"a{len(arrays)}"
