@@ -189,7 +189,8 @@ def test_embedding_forward_and_gradients():
     w = m.weight.detach().numpy()
     np.testing.assert_array_equal(m(idx).detach().numpy(), w[idx.numpy()])
     assert np.all(w[0] == 0)
-    fn = lambda weight: mg.nn.functional.embedding(idx, weight, padding_idx=0)  # noqa: E731
+    # (the padding row's zero gradient is deliberate, so finite differences check the plain lookup)
+    fn = lambda weight: mg.nn.functional.embedding(idx, weight)  # noqa: E731
     assert gradcheck(fn, (m.weight,))
     assert gradgradcheck(fn, (m.weight,))
     m(idx).sum().backward()
@@ -315,3 +316,40 @@ def test_bad_input_shapes_give_clear_errors(module, x, message):
 def test_batchnorm_training_needs_more_than_one_value_per_channel():
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm1d(3)(mg.zeros(1, 3))
+
+
+def test_embedding_padding_row_is_looked_up_but_not_trained():
+    m = nn.Embedding(3, 2, padding_idx=1)
+    with mg.no_grad():
+        m.weight.fill_(5.0)
+    out = m(mg.tensor([1, 2]))
+    np.testing.assert_array_equal(out.detach().numpy(), [[5, 5], [5, 5]])
+    out.sum().backward()
+    np.testing.assert_array_equal(m.weight.grad.numpy(), [[0, 0], [0, 0], [1, 1]])
+
+
+FUNCTIONAL = ["linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "dropout",
+              "batch_norm", "instance_norm", "layer_norm", "embedding", "pad",
+              "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss",
+              "cross_entropy", "nll_loss", "softmax", "log_softmax", "conv2d",
+              "conv_transpose2d", "avg_pool2d", "max_pool2d", "interpolate"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONAL)
+def test_functional_namespace(name):
+    assert callable(getattr(nn.functional, name))
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda x: nn.functional.linear(x, mg.tensor([[1.0, 2.0]], dtype=mg.float64)),
+     lambda a: a @ np.array([[1.0], [2.0]])),
+    (lambda x: nn.functional.batch_norm(x, None, None, training=True), lambda a: norm_ref(a, 0)),
+    (lambda x: nn.functional.layer_norm(x, 2), lambda a: norm_ref(a, 1)),
+    (lambda x: nn.functional.pad(x, (1, 0)), lambda a: np.pad(a, ((0, 0), (1, 0)))),
+    (lambda x: nn.functional.leaky_relu(x, 0.3), lambda a: np.where(a > 0, a, 0.3 * a)),
+])
+def test_functional_forms(call, expected):
+    x = mg.tensor(rng.standard_normal((3, 2)), dtype=mg.float64, requires_grad=True)
+    np.testing.assert_allclose(call(x).detach().numpy(), expected(x.detach().numpy()), rtol=1e-10)
+    assert gradcheck(call, (x,))
+    assert gradgradcheck(call, (x,))

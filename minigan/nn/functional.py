@@ -13,7 +13,8 @@ from .. import grad_mode
 from .._device import array_module
 from ..function import Function
 from ..ops import log_softmax, logsigmoid, pad, softmax  # noqa: F401  (re-exported)
-from ..ops.elementwise import Softplus, clamp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa: F401
+from ..ops.elementwise import (Softplus, clamp, leaky_relu, log, relu, sigmoid, softplus,  # noqa: F401
+                               tanh, where)
 from ..random import rand_array
 from ..tensor import Tensor
 
@@ -84,9 +85,9 @@ def embedding(input, weight, padding_idx=None):
                          f"(got indices in [{int(input._data.min())}, {int(input._data.max())}])")
     out = weight[input]                                  # (*input.shape, dim)
     if padding_idx is not None:
-        # NOTE: the padding row gets no gradient, as in PyTorch.
-        mask = (input._data != padding_idx % n).astype(weight.dtype)[..., None]
-        out = out * Tensor._wrap(mask)
+        # NOTE: as in PyTorch, the padding row is looked up as usual but gets no gradient.
+        keep = Tensor._wrap(input._data[..., None] != padding_idx % n)
+        out = where(keep, out, out.detach())
     return out
 
 
