@@ -91,7 +91,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     trace. M is symmetric positive semi-definite, so `eigvalsh` gives its eigenvalues
     stably and real: tr sqrt(S1 S2) = sum_i sqrt(lambda_i(M)).
     """
-    mu1, mu2 = (to_numpy(m, "frechet_distance: mu").astype(np.float64) for m in (mu1, mu2))
+    mu1, mu2 = (np.atleast_1d(to_numpy(m, "frechet_distance: mu").astype(np.float64))
+                for m in (mu1, mu2))
     sigma1, sigma2 = (np.atleast_2d(to_numpy(s, "frechet_distance: sigma").astype(np.float64))
                       for s in (sigma1, sigma2))
     d = mu1.shape[0]

@@ -5,7 +5,7 @@ many of its samples land on any mode at all.
     >>> mode_coverage(ring.tensors[0], ring.centers, ring.std)["modes_covered"]
     8
 
-The usual definition (Metz et al., "Unrolled GANs", 2017; then VEEGAN, PacGAN): each sample
+The usual definition (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018): each sample
 is assigned to its nearest mode; it is *high quality* if it lies within 3 standard
 deviations of that mode's centre; a mode is *covered* if it receives enough high-quality
 samples.
