@@ -167,7 +167,7 @@ class Trainer:
     def __init__(self, G, D, images, labels=None, loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,
                  betas=(0.5, 0.999), optimizer="adam", batch_size=64, n_critic=1,
                  clip_value=None, gp_weight=0.0, r1_weight=0.0, ema_decay=None, run_dir=None,
-                 sample_every=200, checkpoint_every=500, num_samples=64, config=None):
+                 sample_every=200, checkpoint_every=500, num_samples=None, config=None):
         self.G, self.D = G, D
         self.images, self.labels = images, labels
         self.loss = get_loss(loss) if isinstance(loss, str) else loss
@@ -189,6 +189,8 @@ class Trainer:
         self.config = dict(config or {})
         self.monitor = Monitor(None)
         # A fixed latent batch: the sample grids show the same z evolving over training.
+        if num_samples is None:
+            num_samples = 64 if images.ndim == 4 else 512
         self.fixed_z = sample_latent(num_samples, G.latent_dim, images.device)
         self.fixed_labels = None
         if labels is not None:
@@ -259,11 +261,21 @@ class Trainer:
             G.train(was_training)
 
     def save_samples(self):
-        images = self.generate(self.fixed_z, self.fixed_labels).numpy()
+        """Samples from the fixed latent batch: an .npz per interval and a latest.png."""
+        from ..viz import plot_toy_1d, plot_toy_2d, save_image_grid
+        out = self.generate(self.fixed_z, self.fixed_labels).numpy().astype(np.float32)
         path = os.path.join(self.run_dir, "samples", f"step_{self.step:06d}.npz")
-        np.savez(path, images=images.astype(np.float32))
-        from ..viz import save_image_grid
-        save_image_grid(images, os.path.join(self.run_dir, "samples", "latest.png"), nrow=8)
+        latest = os.path.join(self.run_dir, "samples", "latest.png")
+        if out.ndim == 4:                                    # images (N, C, H, W)
+            np.savez(path, images=out)
+            save_image_grid(out, latest, nrow=8)
+        else:                                                # toy points (N, D)
+            np.savez(path, points=out)
+            real = self.images[:len(out) * 4].numpy()
+            if out.shape[1] == 2:
+                plot_toy_2d(real, out, latest, title=f"step {self.step}")
+            else:
+                plot_toy_1d(real[:, 0], out[:, 0], latest, title=f"step {self.step}")
         return path
 
     # --- checkpoints ---

@@ -62,10 +62,24 @@ def plot_run(run_dir, max_frames=60, nrow=8):
         batches = []
         for _, path in samples:
             with np.load(path) as data:
-                batches.append(data["images"])
+                batches.append(data["images"] if "images" in data.files else data["points"])
+        if batches[-1].ndim == 2:                 # toy runs save (N, D) points, not images
+            return written + _plot_toy_samples(samples, batches, plots)
         written.append(save_grid_animation(batches, os.path.join(plots, "samples.gif"),
                                            titles=[f"step {step}" for step, _ in samples],
                                            nrow=nrow))
         written.append(save_image_grid(batches[-1], os.path.join(plots, "samples_last.png"),
                                        nrow=nrow, scale=2))
     return written
+
+
+def _plot_toy_samples(samples, batches, plots):
+    """Toy runs: generated points per snapshot, as panels and as a GIF."""
+    from .toy import plot_toy_1d_snapshots, plot_toy_2d_snapshots, save_toy_2d_animation
+    if batches[-1].shape[1] == 1:
+        snaps = [{"real": b[:, 0] * 0, "fake": b[:, 0], "step": step}
+                 for (step, _), b in zip(samples, batches)][-6:]
+        return [plot_toy_1d_snapshots(snaps, os.path.join(plots, "samples.png"))]
+    snaps = [{"real": b[:0], "fake": b, "step": step} for (step, _), b in zip(samples, batches)]
+    return [plot_toy_2d_snapshots(snaps[-8:], os.path.join(plots, "samples.png")),
+            save_toy_2d_animation(snaps, os.path.join(plots, "samples.gif"))]
