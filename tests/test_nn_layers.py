@@ -353,3 +353,33 @@ def test_functional_forms(call, expected):
     np.testing.assert_allclose(call(x).detach().numpy(), expected(x.detach().numpy()), rtol=1e-10)
     assert gradcheck(call, (x,))
     assert gradgradcheck(call, (x,))
+
+
+def test_gradient_penalty_through_a_whole_critic():
+    # WGAN-GP: the penalty's gradient with respect to every weight needs the second
+    # derivative of every layer (conv, spectral norm, BatchNorm, LeakyReLU, Linear).
+    mg.manual_seed(0)
+    critic = nn.Sequential(nn.utils.spectral_norm(nn.Conv2d(1, 2, 3)), nn.BatchNorm2d(2),
+                           nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(2 * 2 * 2, 1)).double()
+    critic.eval()                                  # fixed spectral-norm vectors for the check
+    critic[1].train()                              # but batch statistics in the BatchNorm
+    x = mg.randn(3, 1, 4, 4, dtype=mg.float64, requires_grad=True)
+
+    def penalty(x):
+        (g,) = mg.autograd.grad(critic(x).sum(), x, create_graph=True)
+        return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+    fn, params = as_function(critic, penalty)
+    assert gradcheck(fn, (x, *params))
+
+
+def test_modules_can_be_deep_copied():
+    import copy
+    mg.manual_seed(0)
+    g = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    g_ema = copy.deepcopy(g)
+    assert g_ema[0].weight is not g[0].weight
+    np.testing.assert_array_equal(g_ema[0].weight.detach().numpy(), g[0].weight.detach().numpy())
+    with mg.no_grad():
+        g[0].weight.fill_(0.0)
+    assert not np.all(g_ema[0].weight.detach().numpy() == 0)
