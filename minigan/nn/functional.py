@@ -126,14 +126,16 @@ class Normalize(Function):
             stats["mean"], stats["var"] = mean, var
         if not wb:
             return xhat
-        return xhat * wb[0].reshape(shape) + wb[1].reshape(shape)
+        y = xhat * wb[0].reshape(shape)
+        y += wb[1].reshape(shape)
+        return y
 
     def backward(self, gy):
+        if not grad_mode.is_grad_enabled():
+            return self._backward_arrays(gy._data)
+        # create_graph: xhat and inv recomputed as Tensor functions of x (exact 2nd order).
         x = self.inputs[0]
-        if grad_mode.is_grad_enabled():                  # create_graph: statistics as functions of x
-            xhat, inv = _normalize(x, self.dims, self.eps)
-        else:
-            xhat, inv = Tensor._wrap(self.xhat), Tensor._wrap(self.inv)
+        xhat, inv = _normalize(x, self.dims, self.eps)
         affine = len(self.inputs) == 3
         g = gy * self.inputs[1].reshape(self.shape) if affine else gy
         gx = None
@@ -147,6 +149,34 @@ class Normalize(Function):
         gw = (gy * xhat).sum_to(self.shape).reshape(w_shape) if self.needs_input_grad[1] else None
         gb = gy.sum_to(self.shape).reshape(w_shape) if self.needs_input_grad[2] else None
         return gx, gw, gb
+
+    def _backward_arrays(self, gy):
+        """The same formulas on the saved arrays, in place where possible: the usual case
+        (no create_graph), where fewer temporary arrays is most of the speed."""
+        dims, xhat, inv, need = self.dims, self.xhat, self.inv, self.needs_input_grad
+        affine = len(self.inputs) == 3
+        gx = gw = gb = None
+        if affine:
+            w = self.inputs[1]._data
+            lead = gy.ndim - len(self.shape)           # dims that w is broadcast over
+            w_axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(self.shape)
+                                                if s == 1)
+            gw = (gy * xhat).sum(axis=w_axes).reshape(w.shape) if need[1] else None
+            gb = gy.sum(axis=w_axes).reshape(w.shape) if need[2] else None
+        if need[0]:
+            g = gy * w.reshape(self.shape) if affine else gy
+            m1 = g.mean(axis=dims, keepdims=True)
+            m2 = (g * xhat).mean(axis=dims, keepdims=True)
+            gx = g - m1 if g is gy else g              # never write into the incoming gy
+            if g is not gy:
+                gx -= m1
+            gx -= xhat * m2
+            gx *= inv
+            gx = Tensor._wrap(gx)
+        if not affine:
+            return gx
+        wrap = Tensor._wrap
+        return gx, None if gw is None else wrap(gw), None if gb is None else wrap(gb)
 
 
 def _normalized(x, dims, eps, weight, bias, shape, stats=None):
