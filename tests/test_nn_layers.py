@@ -332,7 +332,7 @@ FUNCTIONAL = ["linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "dr
               "batch_norm", "instance_norm", "layer_norm", "embedding", "pad",
               "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss",
               "cross_entropy", "nll_loss", "softmax", "log_softmax", "conv2d",
-              "conv_transpose2d", "avg_pool2d", "max_pool2d", "interpolate"]
+              "conv_transpose2d", "avg_pool2d", "max_pool2d", "interpolate", "unfold", "fold"]
 
 
 @pytest.mark.parametrize("name", FUNCTIONAL)

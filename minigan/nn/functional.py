@@ -19,7 +19,8 @@ from ..random import rand_array
 from ..tensor import Tensor
 
 # The conv family lives in ._conv: convolutions, pooling, nearest interpolation.
-from ._conv import avg_pool2d, conv2d, conv_transpose2d, interpolate, max_pool2d  # noqa: F401,E402
+from ._conv import (avg_pool2d, conv2d, conv_transpose2d, fold, interpolate,  # noqa: F401,E402
+                    max_pool2d, unfold)
 
 
 def _shape(x):
