@@ -46,34 +46,34 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("info", help="versions, kernels in use, devices")
-    p.set_defaults(run=cmd_info)
+    p.set_defaults(handler=cmd_info)
 
     p = sub.add_parser("bench", help="benchmarks: ops (engine overhead), kernels, dcgan")
     p.add_argument("what", choices=["ops", "kernels", "dcgan"])
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
-    p.set_defaults(run=cmd_bench)
+    p.set_defaults(handler=cmd_bench)
 
     from minigan.gan import commands
     p = sub.add_parser("train", help="train a GAN: gan, dcgan, cgan, wgan-gp, lsgan, hinge")
     commands.add_train_arguments(p)
-    p.set_defaults(run=commands.cmd_train)
+    p.set_defaults(handler=commands.cmd_train)
 
     p = sub.add_parser("sample", help="draw samples from a trained run into an .npz file")
     commands.add_sample_arguments(p)
-    p.set_defaults(run=commands.cmd_sample)
+    p.set_defaults(handler=commands.cmd_sample)
 
     p = sub.add_parser("eval", help="the metrics of a trained run")
     p.add_argument("run")
     p.add_argument("-n", type=int, default=2000, help="how many samples to evaluate")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(run=commands.cmd_eval)
+    p.set_defaults(handler=commands.cmd_eval)
 
     p = sub.add_parser("plot", help="draw a run's figures into RUN/plots")
     p.add_argument("run")
-    p.set_defaults(run=commands.cmd_plot)
+    p.set_defaults(handler=commands.cmd_plot)
 
     args = parser.parse_args(argv)
-    return args.run(args)
+    return args.handler(args)
 
 
 if __name__ == "__main__":

@@ -85,14 +85,12 @@ def train_step(G, D, opt_g, opt_d, real, loss, step=0, n_critic=1, clip_value=No
     fake_out = D(fake.detach(), *cond)                   # detached: D's loss must not reach G
     loss_d = loss.d_loss(real_out, fake_out)
     total_d = loss_d
-    if gp_weight:
-        penalty, row["grad_norm_x"] = gradient_penalty(D, real, fake, gp_weight, labels)
+    if gp_weight or r1_weight:
+        # WGAN-GP penalises interpolates, R1 real data: both differentiate D's input gradient.
+        penalty, norm_x = (gradient_penalty(D, real, fake, gp_weight, labels) if gp_weight
+                           else r1_penalty(D, real, r1_weight, labels))
         total_d = total_d + penalty
-        row["penalty"] = penalty.item()
-    if r1_weight:
-        penalty, row["grad_norm_x"] = r1_penalty(D, real, r1_weight, labels)
-        total_d = total_d + penalty
-        row["penalty"] = penalty.item()
+        row.update(penalty=penalty.item(), grad_norm_x=norm_x.item())
     opt_d.zero_grad()
     total_d.backward()
     row.update(loss_d=loss_d.item(), d_real=_mean_output(real_out, loss.output),

@@ -1,0 +1,156 @@
+"""The training loop: who gets updated when, exact resume, NaN stops, and the CLI."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan import optim
+from minigan.data import ring_of_gaussians
+from minigan.gan import (MLPDiscriminator, MLPGenerator, NonFiniteError, Trainer, get_loss,
+                         train_step)
+
+
+def toy_setup(seed=0):
+    mg.manual_seed(seed)
+    G, D = MLPGenerator(hidden=16, layers=2), MLPDiscriminator(hidden=16, layers=2)
+    opt_g = optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999))
+    opt_d = optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))
+    return G, D, opt_g, opt_d
+
+
+def snapshot(module):
+    return {k: v.numpy().copy() for k, v in module.state_dict().items()}
+
+
+def changed(before, module):
+    after = snapshot(module)
+    return any(not np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_d_step_does_not_reach_g_and_g_step_does_not_update_d(monkeypatch):
+    G, D, opt_g, opt_d = toy_setup()
+    real = mg.randn(32, 2)
+    calls = []
+    original_d_step, original_g_step = opt_d.step, opt_g.step
+
+    def d_step():
+        # At D's update, G must have no gradient: the fakes were detached.
+        assert all(p.grad is None for p in G.parameters())
+        calls.append("d")
+        original_d_step()
+
+    def g_step():
+        # At G's update, D's parameters must not have received a gradient from loss_g.
+        d_before_g = snapshot(D)
+        calls.append("g")
+        original_g_step()
+        assert not changed(d_before_g, D)
+
+    monkeypatch.setattr(opt_d, "step", d_step)
+    monkeypatch.setattr(opt_g, "step", g_step)
+    g_before = snapshot(G)
+    opt_g.zero_grad()
+    row = train_step(G, D, opt_g, opt_d, real, get_loss("nonsaturating"), step=0)
+    assert calls == ["d", "g"]
+    assert changed(g_before, G)
+    for key in ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "lr_d", "lr_g"):
+        assert np.isfinite(row[key]), key
+    assert 0 < row["d_real"] < 1 and 0 < row["d_fake"] < 1
+
+
+def test_n_critic_updates_g_every_n_steps_and_clipping_bounds_d():
+    G, D, opt_g, opt_d = toy_setup()
+    rows = [train_step(G, D, opt_g, opt_d, mg.randn(16, 2), get_loss("wgan"), step=s,
+                       n_critic=3, clip_value=0.01) for s in range(6)]
+    assert ["loss_g" in r for r in rows] == [False, False, True, False, False, True]
+    assert all("wasserstein" in r for r in rows)
+    assert max(float(p.abs().max()) for p in D.parameters()) <= 0.01 + 1e-7
+
+
+@pytest.mark.parametrize("kwargs", [dict(gp_weight=10.0), dict(r1_weight=1.0)])
+def test_penalties_are_recorded(kwargs):
+    G, D, opt_g, opt_d = toy_setup()
+    row = train_step(G, D, opt_g, opt_d, mg.randn(16, 2), get_loss("wgan"), **kwargs)
+    assert row["penalty"] >= 0 and np.isfinite(row["grad_norm_x"])
+
+
+def make_trainer(run_dir, seed=0, ema=None):
+    mg.manual_seed(0)
+    data = ring_of_gaussians(512).tensors[0]          # the same data set in every run
+    G, D, _, _ = toy_setup(seed)
+    return Trainer(G, D, data, loss="nonsaturating", lr_g=1e-3, lr_d=1e-3, batch_size=64,
+                   run_dir=str(run_dir), sample_every=10**9, checkpoint_every=15, ema_decay=ema,
+                   num_samples=16)
+
+
+@pytest.mark.parametrize("ema", [None, 0.9])
+def test_resume_continues_exactly_as_the_uninterrupted_run(tmp_path, ema):
+    straight = make_trainer(tmp_path / "straight", ema=ema)
+    straight.fit(40, progress=False)
+
+    first = make_trainer(tmp_path / "resumed", ema=ema)
+    first.fit(30, progress=False)                    # checkpoint at 15 and 30; the run "stops"
+    mg.randn(100)                                    # unrelated draws must not matter
+    second = make_trainer(tmp_path / "resumed", seed=123, ema=ema)   # fresh weights, other seed
+    assert second.resume() == 30
+    second.fit(40, progress=False)
+
+    for key, value in snapshot(straight.G).items():
+        np.testing.assert_array_equal(value, snapshot(second.G)[key])
+    h1 = [json.loads(l) for l in open(tmp_path / "straight" / "history.jsonl")]
+    h2 = [json.loads(l) for l in open(tmp_path / "resumed" / "history.jsonl")]
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]
+    assert strip(h1) == strip(h2)
+    assert len(h2) == 40
+
+
+def test_non_finite_loss_stops_the_run_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path)
+    trainer.fit(15, progress=False)                  # writes the checkpoint at step 15
+    path = trainer.checkpoint_path()
+    good = open(path, "rb").read()
+    weights = snapshot(trainer.D)
+    nan_loss = get_loss("nonsaturating")
+    monkeypatch.setattr(type(nan_loss), "d_loss", lambda self, r, f: (r * np.nan).mean())
+    with pytest.raises(NonFiniteError, match=r"step 15: loss_d is nan"):
+        trainer.fit(30, progress=False)
+    assert open(path, "rb").read() == good
+    assert not changed(weights, trainer.D)           # the bad step never reached the weights
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "minigan", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def test_cli_train_sample_plot_on_toy_data(tmp_path):
+    out = run_cli("train", "gan", "--steps", "30", "--out", "run", "--quiet",
+                  "--sample-every", "10", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    run = tmp_path / "run"
+    for name in ("config.json", "history.jsonl", "checkpoints/last.npz", "plots/history.png",
+                 "samples/latest.png"):
+        assert (run / name).exists(), name
+    assert len(open(run / "history.jsonl").readlines()) == 30
+    out = run_cli("sample", "run", "-n", "7", "-o", "s.npz", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert np.load(tmp_path / "s.npz")["points"].shape == (7, 2)
+    out = run_cli("train", "gan", "--resume", "run", "--steps", "40", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert len(open(run / "history.jsonl").readlines()) == 40
+
+
+def test_cli_conditional_samples_have_requested_labels(tmp_path):
+    out = run_cli("train", "cgan", "--steps", "2", "--batch-size", "8", "--out", "run",
+                  "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    out = run_cli("sample", "run", "-n", "6", "-o", "s.npz", "--labels", "3,7", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    s = np.load(tmp_path / "s.npz")
+    assert s["images"].shape == (6, 1, 28, 28) and s["images"].dtype == np.float32
+    assert 0 <= s["images"].min() and s["images"].max() <= 1
+    assert s["labels"].tolist() == [3, 7, 3, 7, 3, 7]
