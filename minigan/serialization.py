@@ -109,7 +109,8 @@ def _decode(node, archive, path, where, device):
     if "dict" in node:
         return {k: _decode(v, archive, path, f"{where}[{k!r}]", device) for k, v in node["dict"]}
     if "list" in node:
-        return [_decode(v, archive, path, f"{where}[{i}]", device) for i, v in enumerate(node["list"])]
+        return [_decode(v, archive, path, f"{where}[{i}]", device)
+                for i, v in enumerate(node["list"])]
     if "tuple" in node:
         return tuple(_decode(v, archive, path, f"{where}[{i}]", device)
                      for i, v in enumerate(node["tuple"]))

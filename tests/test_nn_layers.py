@@ -62,7 +62,8 @@ LAYERS = {
     "Conv2d_stride2": (lambda: nn.Conv2d(2, 2, 2, stride=2), (1, 2, 4, 4),
                        lambda x, m: conv2d_ref(x, p(m, "weight"), p(m, "bias"), 2, 0)),
     "ConvTranspose2d": (lambda: nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1), (1, 2, 3, 3),
-                        lambda x, m: conv_transpose2d_ref(x, p(m, "weight"), p(m, "bias"), 2, 1, 0)),
+                        lambda x, m: conv_transpose2d_ref(x, p(m, "weight"), p(m, "bias"), 2, 1,
+                                                          0)),
     "ConvTranspose2d_output_padding": (
         lambda: nn.ConvTranspose2d(2, 1, 3, stride=2, padding=1, output_padding=1), (1, 2, 2, 3),
         lambda x, m: conv_transpose2d_ref(x, p(m, "weight"), p(m, "bias"), 2, 1, 1)),
@@ -301,10 +302,12 @@ def test_spectral_norm_train_mode_updates_u_and_eval_mode_does_not():
 @pytest.mark.parametrize("module, x, message", [
     (nn.Linear(100, 6272), mg.zeros(64, 99),
      "linear: expected input (..., 100) to match weight (6272, 100), got (64, 99)"),
-    (nn.BatchNorm2d(3), mg.zeros(2, 4, 5, 5), "BatchNorm2d: expected input (N, 3, H, W), got (2, 4, 5, 5)"),
+    (nn.BatchNorm2d(3), mg.zeros(2, 4, 5, 5),
+     "BatchNorm2d: expected input (N, 3, H, W), got (2, 4, 5, 5)"),
     (nn.BatchNorm1d(3), mg.zeros(2, 4), "BatchNorm1d: expected input (N, 3)"),
     (nn.LayerNorm(4), mg.zeros(2, 3), "layer_norm: expected input (..., 4)"),
-    (nn.Unflatten(1, (2, 3)), mg.zeros(2, 5), "Unflatten: dim 1 of input (2, 5) should have size 6"),
+    (nn.Unflatten(1, (2, 3)), mg.zeros(2, 5),
+     "Unflatten: dim 1 of input (2, 5) should have size 6"),
     (nn.InstanceNorm2d(2), mg.zeros(2, 3, 4, 4), "InstanceNorm2d: expected input (N, 2, H, W)"),
 ])
 def test_bad_input_shapes_give_clear_errors(module, x, message):

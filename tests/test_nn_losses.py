@@ -29,6 +29,7 @@ PROBS = rng.uniform(0.05, 0.95, (4, 3))
 TARGET01 = rng.uniform(0, 1, (4, 3))            # soft labels work too
 CLASSES = np.array([2, 0, 1, 2])
 WEIGHT = np.array([0.5, 2.0, 1.5])
+SOFT = np.eye(3)[CLASSES] * 0.8 + 0.2 / 3        # class probabilities as targets
 
 # name -> (module, input array, target, NumPy per-element loss before reduction)
 LOSSES = {
@@ -43,9 +44,8 @@ LOSSES = {
                 lambda lp: -lp[np.arange(4), CLASSES]),
     "CrossEntropyLoss": (nn.CrossEntropyLoss, X, mg.tensor(CLASSES),
                          lambda x: -log_softmax_ref(x)[np.arange(4), CLASSES]),
-    "CrossEntropyLoss_probabilities": (nn.CrossEntropyLoss, X, t64(np.eye(3)[CLASSES] * 0.8 + 0.2 / 3),
-                                       lambda x: -(log_softmax_ref(x) * (np.eye(3)[CLASSES] * 0.8
-                                                                         + 0.2 / 3)).sum(1)),
+    "CrossEntropyLoss_probabilities": (nn.CrossEntropyLoss, X, t64(SOFT),
+                                       lambda x: -(log_softmax_ref(x) * SOFT).sum(1)),
 }
 
 

@@ -1,7 +1,5 @@
 """Optimisers against their update rules written out by hand, schedulers, the weight EMA,
 and state dicts that resume training exactly."""
-import math
-
 import numpy as np
 import pytest
 

@@ -29,7 +29,8 @@ def test_round_trip_of_nested_state(tmp_path):
     np.testing.assert_array_equal(back["model"]["w"].numpy(), obj["model"]["w"].numpy())
     assert back["model"]["w"].dtype == mg.float32 and isinstance(back["model"]["w"], mg.Tensor)
     assert back["model"]["step"].shape == () and back["model"]["step"].dtype == mg.int64
-    assert back["model"]["flag"].dtype == mg.bool and back["model"]["flag"].tolist() == [True, False]
+    assert back["model"]["flag"].dtype == mg.bool
+    assert back["model"]["flag"].tolist() == [True, False]
     assert back["double"].dtype == mg.float64 and back["scalar0d"].shape == ()
     assert isinstance(back["array"], np.ndarray) and back["array"].dtype == np.int32
     assert back["state"] == {0: {"step": 3, "lr": 1e-3}, 1: {"betas": (0.5, 0.999)}}

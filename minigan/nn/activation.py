@@ -3,7 +3,8 @@
     >>> nn.LeakyReLU(0.2)(minigan.tensor([-1.0, 1.0]))
     tensor([-0.2000,  1.0000])
 """
-from ..ops.elementwise import LeakyReLU as _LeakyReLU, ReLU as _ReLU, Sigmoid as _Sigmoid, Tanh as _Tanh
+from ..ops.elementwise import (LeakyReLU as _LeakyReLU, ReLU as _ReLU, Sigmoid as _Sigmoid,
+                               Tanh as _Tanh)
 from . import functional as F
 from .module import Module
 

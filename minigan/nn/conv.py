@@ -28,7 +28,8 @@ class _ConvNd(Module):
         super().__init__()
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{type(self).__name__}: in_channels ({in_channels}) and "
-                             f"out_channels ({out_channels}) must be divisible by groups ({groups})")
+                             f"out_channels ({out_channels}) must be divisible by groups "
+                             f"({groups})")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding, self.dilation, self.groups = _pair(padding), _pair(dilation), groups

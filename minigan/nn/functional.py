@@ -271,7 +271,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         normalized_shape)
     k = len(normalized_shape)
     if _shape(input)[input.ndim - k:] != normalized_shape:
-        raise ValueError(f"layer_norm: expected input (..., {', '.join(map(str, normalized_shape))})"
+        dims_text = ", ".join(map(str, normalized_shape))
+        raise ValueError(f"layer_norm: expected input (..., {dims_text})"
                          f" to end in normalized_shape {normalized_shape}, got {_shape(input)}")
     dims = tuple(range(input.ndim - k, input.ndim))
     return _normalized(input, dims, eps, weight, bias, normalized_shape)
