@@ -131,6 +131,17 @@ def test_r1_penalty_value_and_gradient():
     np.testing.assert_allclose(critic.a.grad.numpy(), [2.0 * 3.0, 2.0 * 4.0])
 
 
+def test_r1_penalty_keeps_its_curvature_where_the_input_gradient_is_zero():
+    """R1 = w/2 ||a||^2 for f(x) = a.x: its Hessian in a is w I, also at a = 0 (the
+    Dirac-GAN's equilibrium), where a norm()-based penalty loses the second derivative."""
+    critic = LinearCritic([0.0, 0.0])
+    penalty, norm = losses.r1_penalty(critic, mg.randn(8, 2, dtype=mg.float64), weight=3.0)
+    assert penalty.item() == 0.0 and norm.item() == 0.0
+    grad, = mg.autograd.grad(penalty, critic.a, create_graph=True)
+    hessian = [mg.autograd.grad(grad[i], critic.a, retain_graph=True)[0].numpy() for i in range(2)]
+    np.testing.assert_allclose(hessian, 3.0 * np.eye(2), rtol=1e-12)
+
+
 def test_unknown_loss_lists_the_choices():
     with pytest.raises(ValueError, match="hinge"):
         losses.get_loss("nope")

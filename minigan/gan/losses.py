@@ -148,5 +148,8 @@ def r1_penalty(D, real, weight=10.0, labels=None):
     Returns (penalty, mean gradient norm)."""
     x = real.detach().requires_grad_()
     extra = () if labels is None else (labels,)
-    norms = _input_gradient_norm(D, x, *extra)
-    return 0.5 * weight * (norms ** 2).mean(), norms.detach().mean()
+    grad, = autograd.grad(D(x, *extra).sum(), x, create_graph=True)
+    # NOTE: the squared norm as a sum of squares, not norm() ** 2: norm's derivative at a zero
+    # gradient is a 0/0 (taken as 0), which would drop R1's curvature exactly where D is flat.
+    squared = (grad.flatten(1) ** 2).sum(dim=1)             # (N,)
+    return 0.5 * weight * squared.mean(), squared.detach().sqrt().mean()
