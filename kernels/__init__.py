@@ -143,16 +143,8 @@ def matmul(a, b):
 def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps,
                 weight_decay=0.0, decoupled=False):
     """Adam (decoupled=False) / AdamW (decoupled=True) step, in place; returns None."""
-    fn = implementation("adam_update", param)
-    if param.size < ADAM_PARALLEL_MIN_SIZE and fn is REGISTRY["adam_update"].get("numba"):
-        fn = REGISTRY["adam_update"]["numpy"]
-    fn(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled)
-
-
-# Below this many elements the parallel Numba Adam loses to plain NumPy: starting its
-# threads costs more than the work, and far more when another process holds a core
-# (measured: 8 ms per call for a 128x128 weight with the 2 cores busy, vs ~50 us in NumPy).
-ADAM_PARALLEL_MIN_SIZE = 1 << 16
+    implementation("adam_update", param)(param, grad, exp_avg, exp_avg_sq, step, lr, beta1,
+                                         beta2, eps, weight_decay, decoupled)
 
 
 __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight", "im2col", "col2im", "matmul",
