@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from ._jit import cupy, lazy_njit, prange
+from ._jit import cupy, lazy_njit
 
 
 def _scalars(step, lr, beta1, beta2, eps):
