@@ -18,5 +18,15 @@ from . import autograd  # noqa: F401
 from .function import Function  # noqa: F401
 from .serialization import load, save  # noqa: F401
 
+from . import nn, optim  # noqa: F401,E402  (light: numba loads on the first kernel call)
+
 clip = clamp
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """`minigan.data`, `.gan`, `.metrics`, `.viz`, `.apps` load on first use (import stays quick)."""
+    if name in ("data", "gan", "metrics", "viz", "apps", "kernels"):
+        import importlib
+        return importlib.import_module(f"minigan.{name}")
+    raise AttributeError(f"module 'minigan' has no attribute {name!r}")
