@@ -130,14 +130,17 @@ def registry_conv(backend):
     return lambda x, w, stride, padding: conv(x, w, None, (stride, stride), (padding, padding), (1, 1))
 
 
+# NOTE: the Numba-only exhibit runs LAST. Its matmul is parallel: once Numba's thread pool
+# has run, its threads keep spinning for a while and fight OpenBLAS's threads for the two
+# cores, which can slow every BLAS call after it by 10x.
 BACKENDS = {
     "reference (NumPy einsum per tap)": registry_conv("numpy"),
     "im2col (NumPy) + BLAS": im2col_blas,
-    "Numba im2col + Numba matmul": numba_only,
     "Numba im2col + BLAS (default)": registry_conv("numba"),
 }
 if HAS_CUPY:
     BACKENDS["CuPy (GPU)"] = registry_conv("cupy")
+BACKENDS["Numba im2col + Numba matmul"] = numba_only
 x0 = np.zeros((1, 64, 14, 14), dtype=np.float32)
 print("kernels.conv2d runs, for NumPy arrays:", kernels.implementation("conv2d", x0).__name__,
       "| after kernels.set_backend('numpy'):", end=" ")
@@ -145,15 +148,8 @@ kernels.set_backend("numpy")
 print(kernels.implementation("conv2d", x0).__name__)
 kernels.set_backend("auto")
 
-# Warm-up: the first call of a Numba kernel compiles it (or loads the cached machine code).
-for name in ("Numba im2col + Numba matmul", "Numba im2col + BLAS (default)"):
-    start = time.perf_counter()
-    BACKENDS[name](rng.standard_normal((2, 3, 8, 8), dtype=np.float32),
-                   rng.standard_normal((4, 3, 3, 3), dtype=np.float32), 1, 1)
-    print(f"first call of {name}: {time.perf_counter() - start:.2f} s (JIT compile or cache load)")
-
 # --- 3. time every layer with every backend ---
-rows = []          # (layer, backend, seconds, GFLOP/s, FLOP/byte, max error vs reference)
+inputs = {}        # layer -> (x, w, stride, padding, FLOPs, FLOP/byte)
 for label, C, O, size, K, stride, padding in LAYERS:
     x = rng.standard_normal((batch, C, size, size), dtype=np.float32)       # (N, C, H, W)
     w = (rng.standard_normal((O, C, K, K)) / np.sqrt(C * K * K)).astype(np.float32)
@@ -161,8 +157,20 @@ for label, C, O, size, K, stride, padding in LAYERS:
     flops = 2.0 * batch * O * OH * OH * C * K * K
     # Minimum traffic: read x and w once, write y once (4 bytes each).
     intensity = flops / (4.0 * (x.size + w.size + batch * O * OH * OH))
-    reference = None
-    for name, conv in BACKENDS.items():
+    inputs[label] = (x, w, stride, padding, flops, intensity)
+    print(f"{label}: batch {batch}, {flops / 1e9:.2f} GFLOP, {intensity:.0f} FLOP/byte")
+
+rows = []          # (layer, backend, seconds, GFLOP/s, FLOP/byte, max error vs reference)
+references = {}    # layer -> the reference output (N, O, OH, OW)
+for name, conv in BACKENDS.items():
+    if name.startswith("Numba im2col + Numba"):
+        peak_again = gemm_peak()            # before Numba's thread pool starts (see NOTE)
+    if name.startswith("Numba"):
+        # The first call of a Numba kernel compiles it (or loads the cached machine code).
+        start = time.perf_counter()
+        conv(*[rng.standard_normal(s, dtype=np.float32) for s in ((2, 3, 8, 8), (4, 3, 3, 3))], 1, 1)
+        print(f"first call of {name}: {time.perf_counter() - start:.2f} s (JIT compile or cache load)")
+    for label, (x, w, stride, padding, flops, intensity) in inputs.items():
         if name == "CuPy (GPU)":
             import cupy as cp
             xd, wd = cp.asarray(x), cp.asarray(w)
@@ -173,13 +181,11 @@ for label, C, O, size, K, stride, padding in LAYERS:
         y = run()                                                    # warm-up, and the result
         y = cp.asnumpy(y) if sync is not None else y
         seconds = best_time(run, sync=sync)
-        if reference is None:
-            reference = y                                            # (N, O, OH, OW)
+        reference = references.setdefault(label, y)                  # the first backend's
         error = float(np.abs(y - reference).max() / np.abs(reference).max())
         rows.append((label, name, seconds, flops / seconds / 1e9, intensity, error))
-    print(f"{label}: batch {batch}, {flops / 1e9:.2f} GFLOP, {intensity:.0f} FLOP/byte")
+    print(f"timed {name}")
 
-peak_again = gemm_peak()
 print(f"GEMM peak measured again: {peak_again:.0f} GFLOP/s (keeping the best: "
       f"{max(peak, peak_again):.0f})")
 peak = max(peak, peak_again)
@@ -191,6 +197,7 @@ if max(r[3] for r in rows) > peak:
 print(f"\n{'layer':30s} {'backend':34s} {'ms':>8s} {'GFLOP/s':>8s} {'% peak':>7s} "
       f"{'speed-up':>8s} {'rel. err':>9s}")
 ref_time = {r[0]: r[2] for r in rows if r[1].startswith("reference")}
+rows.sort(key=lambda r: list(inputs).index(r[0]))          # group the table by layer
 for label, name, seconds, gflops, intensity, error in rows:
     print(f"{label:30s} {name:34s} {seconds * 1e3:8.2f} {gflops:8.1f} {100 * gflops / peak:6.1f}% "
           f"{ref_time[label] / seconds:7.1f}x {error:9.1e}")
