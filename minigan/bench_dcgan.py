@@ -95,7 +95,12 @@ def main(argv=None):
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--quality", metavar="DIR",
+                        help="also train the default `dcgan` and `wgan-gp` runs into DIR (or "
+                             "reuse them if already there) and report their quality metrics")
     args = parser.parse_args(argv)
+    if args.quality:
+        return quality(args.quality)
 
     steps = {"minigan": minigan_step_fn(args.batch)}
     try:
@@ -132,6 +137,43 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)
+    return result
+
+
+def quality(folder, n_images=500, n_points=2000):
+    """The quality targets: the default DCGAN run's classifier IS and Fréchet distance next
+    to real MNIST-5k's, and WGAN-GP's mode coverage on the ring of 8."""
+    import os
+
+    import numpy as np
+
+    from minigan import cli, metrics
+    from minigan.creation import randn, tensor
+    from minigan.gan.commands import load_run
+    from minigan.random import manual_seed
+    result = {}
+    for model in ("dcgan", "wgan-gp"):
+        run = os.path.join(folder, model)
+        if not os.path.exists(os.path.join(run, "checkpoints", "last.npz")):
+            start = time.perf_counter()
+            cli.main(["train", model, "--out", run, "--quiet"])
+            result[f"{model}_train_seconds"] = time.perf_counter() - start
+        trainer, dataset, cfg = load_run(run)
+        manual_seed(1)
+        # FID is biased by sample size: 500 generated digits, like the real reference's 500.
+        n = n_images if model == "dcgan" else n_points
+        samples = trainer.generate(randn(n, trainer.G.latent_dim)).numpy()
+        if model == "dcgan":
+            result["dcgan"] = metrics.evaluate_digits(samples)
+            result["real_mnist"] = metrics.real_digit_reference()
+        else:
+            result["wgan-gp"] = metrics.evaluate_toy(samples, dataset)
+    d, r, w = result["dcgan"], result["real_mnist"], result["wgan-gp"]
+    print(f"default `minigan train dcgan` ({n_images} samples): classifier IS {d['inception_score']:.2f}, "
+          f"Fréchet distance {d['frechet_distance']:.1f}; real MNIST-5k: IS "
+          f"{r['inception_score']:.2f}, Fréchet distance {r['frechet_distance']:.1f}")
+    print(f"default `minigan train wgan-gp` on the ring of 8: {w['modes_covered']}/{w['num_modes']} "
+          f"modes, {100 * w['high_quality_fraction']:.1f}% high-quality samples")
     return result
 
 

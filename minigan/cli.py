@@ -64,7 +64,8 @@ def main(argv=None):
 
     p = sub.add_parser("eval", help="the metrics of a trained run")
     p.add_argument("run")
-    p.add_argument("-n", type=int, default=2000, help="how many samples to evaluate")
+    p.add_argument("-n", type=int, help="how many samples to evaluate (default: 500 digits, "
+                   "the size of the real reference, or 2000 toy points)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=commands.cmd_eval)
 

@@ -161,6 +161,8 @@ def cmd_eval(args):
     from .. import metrics
     trainer, dataset, cfg = load_run(args.run)
     mg_random.manual_seed(args.seed)
+    if args.n is None:
+        args.n = 2000 if cfg["data"] in recipes.TOY else 500
     if cfg["data"] in recipes.TOY:
         fake = trainer.generate(randn(args.n, trainer.G.latent_dim)).numpy()
         result = metrics.evaluate_toy(fake, dataset)
