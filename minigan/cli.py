@@ -54,8 +54,11 @@ def main(argv=None):
     p.set_defaults(handler=cmd_bench)
 
     from minigan.gan import commands
-    p = sub.add_parser("train", help="train a GAN: gan, dcgan, cgan, wgan-gp, lsgan, hinge")
+    p = sub.add_parser("train", help="train a GAN: gan, dcgan, cgan, wgan-gp, lsgan, hinge; "
+                       "image apps: inpaint, pix2pix, cyclegan")
     commands.add_train_arguments(p)
+    from minigan.apps import commands as app_commands
+    app_commands.add_train_arguments(p)
     p.set_defaults(handler=commands.cmd_train)
 
     p = sub.add_parser("sample", help="draw samples from a trained run into an .npz file")

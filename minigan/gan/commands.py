@@ -12,8 +12,11 @@ from . import recipes
 from .training import Trainer
 
 
+APP_MODELS = ("inpaint", "pix2pix", "cyclegan")      # image apps: minigan/apps/commands.py
+
+
 def add_train_arguments(p):
-    p.add_argument("model", choices=recipes.MODELS)
+    p.add_argument("model", choices=recipes.MODELS + APP_MODELS)
     p.add_argument("--data", choices=recipes.DATASETS, help="dataset (default: per model)")
     p.add_argument("--steps", type=int, help="training steps (D updates)")
     p.add_argument("--epochs", type=float, help="passes over the data (instead of --steps)")
@@ -70,6 +73,9 @@ def build_trainer(cfg, run_dir):
 
 
 def cmd_train(args):
+    if _app_model(args) is not None:
+        from ..apps import commands as app_commands
+        return app_commands.cmd_train(args)
     if args.resume:
         run_dir = args.resume
         with open(os.path.join(run_dir, "config.json")) as f:
@@ -157,8 +163,25 @@ def cmd_sample(args):
     return 0
 
 
+def _app_model(args):
+    """The app model this command is about (from the name or the run's config), or None."""
+    if getattr(args, "model", None) in APP_MODELS:
+        return args.model
+    run = getattr(args, "resume", None) or getattr(args, "run", None)
+    path = os.path.join(run, "config.json") if run else ""
+    if path and os.path.exists(path):
+        with open(path) as f:
+            model = json.load(f).get("model")
+        return model if model in APP_MODELS else None
+    return None
+
+
 def cmd_eval(args):
     from .. import metrics
+    if _app_model(args) is not None:
+        from ..apps import commands as app_commands
+        with open(os.path.join(args.run, "config.json")) as f:
+            return app_commands.cmd_eval(args, json.load(f))
     trainer, dataset, cfg = load_run(args.run)
     mg_random.manual_seed(args.seed)
     if args.n is None:
