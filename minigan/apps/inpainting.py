@@ -43,10 +43,10 @@ from .unet import UNet
 __all__ = ["DEFAULTS", "build", "complete", "train", "train_dcgan", "latent_inpaint",
            "mean_fill", "nearest_neighbour_fill", "evaluate", "context_input"]
 
-DEFAULTS = dict(model="inpaint", steps=2000, batch_size=16, lr_g=5e-4, lr_d=2e-4,
+DEFAULTS = dict(model="inpaint", steps=1500, batch_size=16, lr_g=5e-4, lr_d=2e-4,
                 betas=(0.5, 0.999), base=16, l1_weight=100.0, loss="nonsaturating",
                 mask="mixed", seed=0, sample_every=200, checkpoint_every=500,
-                dcgan_run=None, dcgan_steps=1200, dcgan_batch_size=64, dcgan_base=32,
+                dcgan_run=None, dcgan_steps=1000, dcgan_batch_size=64, dcgan_base=16,
                 latent_dim=32, latent_steps=150, latent_lr=0.05, prior_weight=0.01, restarts=2)
 
 
