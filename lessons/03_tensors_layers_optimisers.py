@@ -140,7 +140,8 @@ bars = ax.bar(range(len(names)), [results[n]["acc"] for n in names],
               color=[f"C{i}" for i in range(len(names))])
 ax.bar_label(bars, fmt="%.2f")
 ax.axhline(0.1, color="grey", linestyle=":")
-ax.text(-0.4, 0.12, "chance (10 classes)", color="grey", fontsize=8)
+ax.text(-0.4, 0.12, "chance (10 classes)", color="black", fontsize=8, zorder=5,
+        bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
 ax.set_xticks(range(len(names)))
 ax.set_xticklabels([n.replace(" (", "\n(") for n in names], fontsize=8)
 ax.set_ylim(0, 1.05)

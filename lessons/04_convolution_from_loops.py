@@ -170,17 +170,18 @@ print(f"gradcheck F.conv_transpose2d stride 2: passed")
 # --- 5. figures ---
 from matplotlib.figure import Figure  # noqa: E402  (plotting only)
 
-digit = data.digits_8x8("test").tensors[0][:1]                    # (1, 1, 8, 8)
+digit = F.avg_pool2d(data.mnist_5k("test").tensors[0][:1], 2)   # (1, 1, 28, 28) -> (1, 1, 14, 14)
+digit = (digit + 1) / 2                     # [-1, 1] -> [0, 1]: background 0, like the padding
 edges = mg.tensor([[[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]],        # Sobel: vertical edges
                    [[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]]])       # horizontal edges (2, 1, 3, 3)
-cols = F.unfold(digit, 3, padding=1)                              # (1, 9, 64)
-feature = conv2d_im2col(digit, edges, padding=1)                  # (1, 2, 8, 8)
+cols = F.unfold(digit, 3, padding=1)                              # (1, 9, 196)
+feature = conv2d_im2col(digit, edges, padding=1)                  # (1, 2, 14, 14)
 fig = Figure(figsize=(13, 3.6))
 axes = fig.subplots(1, 4, gridspec_kw=dict(width_ratios=[1, 3.2, 1, 1]))
 axes[0].imshow(digit[0, 0].numpy(), cmap="gray")
-axes[0].set_title("input digit (8x8)")
-axes[1].imshow(cols[0].numpy(), cmap="gray", aspect="auto")
-axes[1].set_title("F.unfold: one column per output pixel (9 x 64; grey = padding)")
+axes[0].set_title("input digit (14x14)")
+axes[1].imshow(cols[0].numpy(), cmap="gray", aspect="auto", interpolation="nearest")
+axes[1].set_title("F.unfold: one column per output pixel (9 x 196)")
 axes[1].set_xlabel("output pixel (row-major)")
 axes[1].set_ylabel("tap in the 3x3 window")
 for ax, k, name in ((axes[2], 0, "vertical edges"), (axes[3], 1, "horizontal edges")):
