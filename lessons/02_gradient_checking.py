@@ -154,13 +154,15 @@ for broken in (CubeForgotChainRule, CubeWrongPower):
 # The same comparison as a picture: the Jacobian of an elementwise op is diagonal, and its
 # diagonal is the derivative at each point.
 grid = mg.linspace(-1.5, 1.5, 13 if args.quick else 31, dtype=mg.float64, requires_grad=True)
-numerical, = mg.autograd.jacobians(Cube.apply, (grid,))[0]        # (13, 13)
-curves = {"Cube (correct)": np.diag(mg.autograd.jacobians(Cube.apply, (grid,))[1][0])}
+# jacobians returns ([numerical per input], [analytical per input]), each (outputs, inputs).
+(numerical,), (analytical,) = mg.autograd.jacobians(Cube.apply, (grid,))   # (13, 13) each
+analytical_of = {"Cube (correct)": analytical}
 for broken in (CubeForgotChainRule, CubeWrongPower):
-    curves[broken.__name__] = np.diag(mg.autograd.jacobians(broken.apply, (grid,))[1][0])
+    analytical_of[broken.__name__] = mg.autograd.jacobians(broken.apply, (grid,))[1][0]
+curves = {name: np.diag(jac) for name, jac in analytical_of.items()}
 
 g = grid.detach().numpy()
-forgot = mg.autograd.jacobians(CubeForgotChainRule.apply, (grid,))[1][0]      # (13, 13)
+forgot = analytical_of["CubeForgotChainRule"]                     # (13, 13)
 fig = Figure(figsize=(12, 4.5))
 ax = fig.add_subplot(1, 2, 1)
 ax.plot(g, np.diag(numerical), color="black", linewidth=4, alpha=0.3,
