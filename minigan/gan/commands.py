@@ -140,6 +140,9 @@ def add_sample_arguments(p):
 
 
 def cmd_sample(args):
+    if _app_model(args) is not None:
+        raise SystemExit(f"minigan sample: {args.run} is an image-to-image app run; "
+                         f"use `minigan eval {args.run}` for its figures")
     trainer, _, cfg = load_run(args.run)
     mg_random.manual_seed(args.seed)
     z = randn(args.n, trainer.G.latent_dim)
@@ -204,7 +207,9 @@ def cmd_eval(args):
 
 def cmd_plot(args):
     trainer = dataset = None
-    if os.path.exists(os.path.join(args.run, "checkpoints", "last.npz")):
+    if _app_model(args) is not None:                     # image apps: no Trainer to rebuild
+        pass
+    elif os.path.exists(os.path.join(args.run, "checkpoints", "last.npz")):
         trainer, dataset, _ = load_run(args.run)
     for path in plot_run_folder(args.run, trainer, dataset):
         print(path)
