@@ -295,3 +295,13 @@ def test_cyclegan_quick_run_and_cli(tmp_path):
     direction = result["A->B (plain to bold)"]
     assert set(direction) == {"CycleGAN", "no translation", "real bold (reference)"}
     assert 0 <= direction["CycleGAN"]["class_kept"] <= 1
+
+
+def test_pix2pix_resume_continues_exactly(tmp_path):
+    cfg = dict(steps=4, batch_size=2, base=4, sample_every=100, checkpoint_every=2)
+    G_full, _, _, _ = pix2pix.train(cfg, str(tmp_path / "full"))
+    pix2pix.train(dict(cfg, steps=2), str(tmp_path / "split"))
+    G_resumed, _, _, monitor = pix2pix.train(cfg, str(tmp_path / "split"), resume=True)
+    assert [r["step"] for r in monitor.rows] == [0, 1, 2, 3]
+    for (name, a), (_, b) in zip(G_full.state_dict().items(), G_resumed.state_dict().items()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7, err_msg=name)
