@@ -8,9 +8,9 @@
 Without `create_graph` it runs under `no_grad`, so the backward pass records nothing.
 """
 from . import grad_mode
-from .gradcheck import gradcheck, gradgradcheck, jacobians  # noqa: F401  (public API)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, jacobians  # noqa: F401  (public API)
 
-__all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "jacobians", "Function"]
+__all__ = ["backward", "grad", "GradcheckError", "gradcheck", "gradgradcheck", "jacobians", "Function"]
 
 from .function import Function  # noqa: E402
 
