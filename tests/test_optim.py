@@ -252,20 +252,22 @@ def test_lambda_lr_one_function_per_group():
 
 
 # --- EMA of the weights ---
-def test_ema_follows_its_update_rule_and_copies_buffers():
+@pytest.mark.parametrize("warmup", [False, True])
+def test_ema_follows_its_update_rule_and_copies_buffers(warmup):
     mg.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
-    ema = optim.EMA(model, decay=0.9)
+    ema = optim.EMA(model, decay=0.9, warmup=warmup)
     expected = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     opt = optim.SGD(model.parameters(), lr=0.1)
-    for _ in range(3):
+    for n in range(3):
         opt.zero_grad()
         (model(mg.randn(4, 2)) * mg.randn(4, 3)).sum().backward()
         opt.step()
         ema.update()
+        d = min(0.9, (1 + n) / (10 + n)) if warmup else 0.9     # warm-up: 0.1, 0.18, 0.25
         for k, v in model.state_dict().items():
             if k in dict(model.named_parameters()):
-                expected[k] = 0.9 * expected[k] + 0.1 * v.numpy()
+                expected[k] = d * expected[k] + (1 - d) * v.numpy()
             else:
                 expected[k] = v.numpy().copy()
     for k in expected:

@@ -17,10 +17,16 @@ from ..tensor import Tensor
 
 
 class EMA:
-    def __init__(self, model, decay=0.999):
+    """warmup=True uses min(decay, (1 + n) / (10 + n)) at the n-th update (as TensorFlow's
+    ExponentialMovingAverage with num_updates): early on the average follows the model
+    closely instead of staying stuck near the random initial weights. With decay 0.999 and
+    no warm-up, 400 updates in, 67% of the "average" would still be the initialisation.
+    """
+
+    def __init__(self, model, decay=0.999, warmup=True):
         if not 0 <= decay <= 1:
             raise ValueError(f"EMA: decay must be in [0, 1], got {decay}")
-        self.model, self.decay = model, decay
+        self.model, self.decay, self.warmup = model, decay, warmup
         self.num_updates = 0
         # name -> array, a private copy of every parameter and buffer.
         self.shadow = {name: t._data.copy() for name, t in model.state_dict().items()}
@@ -30,7 +36,7 @@ class EMA:
         """shadow = decay * shadow + (1 - decay) * current, for every parameter."""
         model = self.model if model is None else model
         params = dict(model.named_parameters())
-        d = self.decay
+        d = self.current_decay()
         for name, t in model.state_dict().items():
             s = self.shadow[name]
             if name in params and is_floating(s.dtype):
@@ -39,6 +45,10 @@ class EMA:
             else:
                 s[...] = t._data
         self.num_updates += 1
+
+    def current_decay(self):
+        n = self.num_updates
+        return min(self.decay, (1 + n) / (10 + n)) if self.warmup else self.decay
 
     @no_grad()
     def copy_to(self, model=None):
