@@ -155,16 +155,19 @@ p = data_density(xs)
 q = viz.gaussian_kde(samples(G_frozen, 20_000), xs)               # G's density, estimated
 optimum = p / (p + q + 1e-12)
 trained = probability(D_star)(xs)
-# D only ever sees samples of p and q, so measure the error where they put their mass:
-# the mean under the mixture m = (p + q) / 2 (what D is trained on), and the worst point
-# where both densities are substantial (away from the tails and from q's sharp edges).
+# D only ever sees samples of p and q, so measure the error where they put their mass,
+# under the mixture m = (p + q) / 2 that D is trained on: its mean, and the level that 90%
+# of the mass stays under. (Not the max: G's density has a sharp edge that the KDE blurs,
+# so right at the edge our "optimum" is itself off.)
 error = np.abs(trained - optimum)                                 # (400,)
 m = (p + q) / 2
 mean_error = float((error * m).sum() / m.sum())
-mask = np.minimum(p / p.max(), q / q.max()) > 0.1
-max_error = float(error[mask].max())
-print(f"|D - p/(p+q)|: mean under (p+q)/2 {mean_error:.3f}, max where p and q overlap "
-      f"({mask.sum()} of {len(xs)} points) {max_error:.3f}")
+order = np.argsort(error)
+mass_below = np.cumsum(m[order]) / m.sum()                        # (400,) increasing
+error_90 = float(error[order][np.searchsorted(mass_below, 0.9)])
+mask = np.minimum(p, q) > 0.25 * p.max()                          # (400,) where p and q overlap
+print(f"|D - p/(p+q)| under (p+q)/2: mean {mean_error:.3f}, 90% of the mass below "
+      f"{error_90:.3f}")
 
 fig, ax = plt.subplots(figsize=(8, 4.5))
 ax.plot(xs, p, color="tab:blue", linewidth=2, label="data density p")
@@ -189,7 +192,7 @@ plt.close(fig)
 print(f"wrote the figures to {args.out}")
 
 # --- 4. the claim ---
-assert mean_error < 0.05 and max_error < 0.15, (
+assert mean_error < 0.05 and error_90 < 0.1, (
     f"a D trained to convergence against a fixed G should approach p/(p+q): mean |diff| "
-    f"{mean_error:.3f} (want < 0.05), max where p and q overlap {max_error:.3f} (want < 0.15)")
+    f"{mean_error:.3f} (want < 0.05), 90% of the mass below {error_90:.3f} (want < 0.1)")
 print("claim holds: with G fixed, the trained D(x) is p(x) / (p(x) + q(x))")

@@ -92,7 +92,8 @@ for name, by_hand in [("minimax", -d_fake), ("nonsaturating", d_fake - 1), ("lsg
     assert error < 1e-12, f"{name}: autograd gradient disagrees with the formula by {error:.1e}"
 
 rejected = d_fake < 1e-4                              # D is sure these fakes are fake
-print(f"where D(G(z)) < 1e-4: minimax gradient max |.| {np.abs(gradients['minimax'][rejected]).max():.1e}, "
+print(f"where D(G(z)) < 1e-4: minimax gradient max |.| "
+      f"{np.abs(gradients['minimax'][rejected]).max():.1e}, "
       f"non-saturating gradient in [{gradients['nonsaturating'][rejected].min():.5f}, "
       f"{gradients['nonsaturating'][rejected].max():.5f}]")
 
@@ -198,7 +199,8 @@ print(f"wrote the figures to {args.out}")
 # --- 4. the claim ---
 minimax_tail = np.abs(gradients["minimax"][rejected]).max()
 ns_tail = np.abs(gradients["nonsaturating"][rejected] + 1).max()
-assert minimax_tail < 1e-4, f"minimax G gradient should vanish as D(G(z)) -> 0, got {minimax_tail:.1e}"
+assert minimax_tail < 1e-4, \
+    f"minimax G gradient should vanish as D(G(z)) -> 0, got {minimax_tail:.1e}"
 assert ns_tail < 1e-4, f"non-saturating G gradient should stay near -1, off by {ns_tail:.1e}"
 print("claim holds: as D(G(z)) -> 0 the minimax gradient -> 0 (= -D(G(z))), "
       "the non-saturating one -> -1 (= D(G(z)) - 1)")
