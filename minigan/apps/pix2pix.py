@@ -187,7 +187,8 @@ def load(run_dir):
 
 
 def evaluate(run_dir=None, models=None, n=500, seed=0, figure=None):
-    """PSNR/SSIM of noisy input, L1-only and pix2pix against the clean held-out digits.
+    """PSNR/SSIM of noisy input, L1-only and pix2pix against the clean held-out digits, and
+    how often the digit classifier still reads the right digit.
 
     `models` = (G, G_l1) to evaluate in-memory models; else loaded from `run_dir`.
     Returns {noise kind: {method: {"psnr": dB, "ssim": ...}}} and writes the figure.
@@ -196,14 +197,18 @@ def evaluate(run_dir=None, models=None, n=500, seed=0, figure=None):
         _, G, _, G_l1 = load(run_dir)
     else:
         G, G_l1 = models
-    clean = mnist_5k("test").tensors[0].numpy()[:n]                 # held out: never trained on
+    from ..metrics import classify, load_digit_classifier
+    clean, labels = (t.numpy()[:n] for t in mnist_5k("test").tensors)   # held out: never trained on
+    digits = load_digit_classifier()
     result = {}
     shown = []
     for i, kind in enumerate(NOISE_KINDS):
         noisy = add_noise(clean, kind, np.random.default_rng([seed, i]))
         outputs = {"noisy input": noisy, "L1 only": denoise(G_l1, noisy), "pix2pix": denoise(G, noisy)}
+        # PSNR/SSIM: closeness to the clean digit; class_kept: is it still legible as itself?
         result[kind] = {name: {"psnr": float(psnr(to_unit(out), to_unit(clean)).mean()),
-                               "ssim": float(ssim(to_unit(out), to_unit(clean)).mean())}
+                               "ssim": float(ssim(to_unit(out), to_unit(clean)).mean()),
+                               "class_kept": float(np.mean(classify(digits, out).argmax(1) == labels))}
                         for name, out in outputs.items()}
         shown.append((kind, {k: v[:8] for k, v in outputs.items()}))
     if figure is None and run_dir is not None:
