@@ -51,7 +51,7 @@ STEPS = 150 if args.quick else 3000                 # per loss
 BATCH = 128
 HIDDEN = 64
 LR = 5e-4
-GP_WEIGHT = 0.1                                       # WGAN's critic needs a Lipschitz bound
+GP_WEIGHT = 1.0                                       # WGAN-GP: the critic needs a Lipschitz bound
 LOG_EVERY = max(1, STEPS // 3)
 os.makedirs(args.out, exist_ok=True)
 mg.manual_seed(args.seed)
@@ -125,6 +125,8 @@ plt.close(fig)
 
 # --- 3. each objective on the ring of 8 ---
 # Same data, same starting weights, same hyper-parameters; only the objective changes.
+# One D step per G step for all (WGAN papers take 5 critic steps per G step; the gradient
+# penalty, which the WGAN critic needs to stay Lipschitz, keeps it workable with 1 here).
 ring = data.ring_of_gaussians(10_000)
 points = ring.tensors[0]                                                     # (10000, 2)
 G_start = gan.MLPGenerator(latent_dim=2, out_dim=2, hidden=HIDDEN, layers=3)  # (N, 2) -> (N, 2)
