@@ -10,7 +10,9 @@ What you will learn:
 
 What to look at in the figures (under the out folder):
   - digits_by_label.png: one row per digit 0-9. Rows should differ (the label matters) and
-    be consistent within a row (every cell a 3 in the row of 3s).
+    be consistent within a row (every cell a 3 in the row of 3s). In the short --quick run
+    the columns of a row often look alike: G has learned to use y before it uses z (a
+    collapse WITHIN each class); the longer full run has time to vary the style.
   - history.png: the losses, D(x, y) and D(G(z, y), y).
   - real_by_label.png: real digits, one row per class, for comparison.
 
