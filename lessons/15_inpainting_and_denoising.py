@@ -24,7 +24,7 @@ How to run
 It writes masks_and_noise.png, inpainting.png, denoising.png and history.png under --out
 (default lessons/out/15_inpainting_and_denoising/), and ends by asserting that the
 denoiser beats its noisy input in PSNR (full run: by > 5 dB) and the context encoder learned
-to fill holes (full run: better than mean fill on the hole).
+to fill holes (full run: better than mean fill on the hole, in L1 and PSNR).
 """
 import argparse
 import os
@@ -94,7 +94,8 @@ viz.plot_history(monitor.rows, os.path.join(args.out, "history.png"), title="con
 ip = inpainting.evaluate(models=(G, None), n=N_TEST, seed=args.seed,
                          figure=os.path.join(args.out, "inpainting.png"))
 for kind in ("center", "squares", "half"):
-    print(f"{kind:8s} hole PSNR: " + "  ".join(f"{name} {v['psnr']:.2f}" for name, v in ip[kind].items()))
+    print(f"{kind:8s} hole PSNR (L1): " + "  ".join(f"{name} {v['psnr']:.2f} ({v['l1']:.3f})"
+                                                  for name, v in ip[kind].items()))
 
 # --- 4. pix2pix denoising: the same U-Net, noisy in, clean out; and L1 alone ---
 cfg = dict(pix2pix.DEFAULTS, base=BASE)
@@ -125,6 +126,10 @@ for kind in ("gaussian", "salt_pepper"):
 first, last = np.mean([r["l1"] for r in monitor.rows[:5]]), np.mean([r["l1"] for r in monitor.rows[-5:]])
 assert last < 0.8 * first, f"the context encoder's hole L1 should fall, went {first:.3f} -> {last:.3f}"
 if not args.quick:
+    # L1 is what it was trained on; PSNR (squared error) favours the blurry mean, and
+    # still the context encoder should not lose to it
     mean = ip["mean over masks"]
-    assert mean["context encoder"]["psnr"] > mean["mean fill"]["psnr"] + 1.0, \
-        f"the context encoder should beat mean fill by > 1 dB on the hole: {mean}"
+    assert mean["context encoder"]["l1"] < 0.75 * mean["mean fill"]["l1"], \
+        f"the context encoder's hole L1 should be well below mean fill's: {mean}"
+    assert mean["context encoder"]["psnr"] > mean["mean fill"]["psnr"], \
+        f"the context encoder should beat mean fill in hole PSNR: {mean}"

@@ -102,4 +102,4 @@ for direction in ("A->B (plain to bold)", "B->A (bold to plain)"):
     assert r["CycleGAN"]["class_kept"] > 0.5, f"{direction}: the digit's class should survive: {r}"
     if not args.quick:
         gain = r["CycleGAN"]["in_target_domain"] - r["no translation"]["in_target_domain"]
-        assert gain > 0.5, f"{direction}: translations should reach the target domain: {r}"
+        assert gain > 0.3, f"{direction}: translations should reach the target domain: {r}"

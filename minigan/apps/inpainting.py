@@ -43,11 +43,11 @@ from .unet import UNet
 __all__ = ["DEFAULTS", "build", "complete", "train", "train_dcgan", "latent_inpaint",
            "mean_fill", "nearest_neighbour_fill", "evaluate", "context_input"]
 
-DEFAULTS = dict(model="inpaint", steps=1500, batch_size=16, lr_g=5e-4, lr_d=2e-4,
+DEFAULTS = dict(model="inpaint", steps=2500, batch_size=16, lr_g=5e-4, lr_d=2e-4,
                 betas=(0.5, 0.999), base=16, l1_weight=100.0, loss="nonsaturating",
                 mask="mixed", seed=0, sample_every=200, checkpoint_every=500,
-                dcgan_run=None, dcgan_steps=1000, dcgan_batch_size=64, dcgan_base=16,
-                latent_dim=32, latent_steps=150, latent_lr=0.05, prior_weight=0.01, restarts=2)
+                dcgan_run=None, dcgan_steps=2000, dcgan_batch_size=64, dcgan_base=32,
+                latent_dim=32, latent_steps=200, latent_lr=0.05, prior_weight=0.01, restarts=3)
 
 
 # --- the context encoder ---
@@ -234,7 +234,8 @@ def hole_scores(completed, images, mask):
     e.g. a square on the empty background); SSIM is the mean over images."""
     n, _, h, w = images.shape
     pooled = [a.reshape(1, n * h, w) for a in (to_unit(completed), to_unit(images), mask)]
-    return {"psnr": float(psnr(pooled[0], pooled[1], mask=pooled[2])[0]),
+    return {"l1": float((np.abs(completed - images) * mask).sum() / mask.sum()),
+            "psnr": float(psnr(pooled[0], pooled[1], mask=pooled[2])[0]),
             "ssim": float(ssim(to_unit(completed), to_unit(images), mask=mask).mean())}
 
 
