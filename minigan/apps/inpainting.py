@@ -267,7 +267,7 @@ def evaluate(run_dir=None, models=None, n=200, seed=0, figure=None, cfg=None):
         result[kind] = {name: hole_scores(out, images, mask) for name, out in methods.items()}
         shown[kind] = (apply_mask(images[:5], mask[:5]), {k: v[:5] for k, v in methods.items()}, images[:5])
     result["mean over masks"] = {name: {metric: float(np.mean([result[k][name][metric] for k in MASK_KINDS]))
-                                        for metric in ("psnr", "ssim")} for name in result[MASK_KINDS[0]]}
+                                        for metric in scores} for name, scores in result[MASK_KINDS[0]].items()}
     if figure is None and run_dir is not None:
         figure = os.path.join(run_dir, "plots", "inpainting.png")
     if figure is not None:
