@@ -93,7 +93,11 @@ def train(name, loss_name, lr_g, lr_d, betas, spectral_norm, gp_weight):
     eval_z = mg.randn(NUM_EVAL, 2)
     history, snapshots, batches = [], [], iter(loader)
     for step in range(STEPS):
-        (real,) = next(batches)                            # 781 batches: one epoch suffices
+        try:
+            (real,) = next(batches)                        # (BATCH, 2)
+        except StopIteration:                              # a new epoch, a new shuffle
+            batches = iter(loader)
+            (real,) = next(batches)
         history.append(gan.train_step(G, D, opt_g, opt_d, real, loss, step,
                                       gp_weight=gp_weight))
         if (step + 1) % (STEPS // 4) == 0:
