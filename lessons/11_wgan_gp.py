@@ -15,7 +15,8 @@ What you will learn:
 
 What to look at in the figures (under the out folder):
   - wgan_gp_training.png: left, the Wasserstein estimate E f(x) - E f(G(z)) rising while
-    the critic learns, then falling as G moves onto the ring; middle, the mean gradient
+    the critic learns, then falling as G moves onto the ring (in waves: each time G's
+    points move, the critic needs a few steps to catch up); middle, the mean gradient
     norm of the critic at interpolates pulled to 1 by the penalty; right, the histogram of
     those norms before and after training.
   - snapshots.png: generated points (orange) over the critic's score surface (grey).
