@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 import minigan as mg
-from minigan import data, gan, optim, viz
+from minigan import data, gan, nn, optim, viz
 
 # --- 0. config ---
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -73,6 +73,10 @@ G = gan.ConditionalDCGANGenerator(NUM_CLASSES, latent_dim=LATENT_DIM, image_size
 D = gan.ConditionalDCGANDiscriminator(NUM_CLASSES, image_size=size, base=BASE)  # projection
 G.apply(gan.dcgan_init)
 D.apply(gan.dcgan_init)
+# NOTE: dcgan_init leaves embeddings at N(0, 1). In the projection head the class term is
+# <e(y), phi(x)>, a sum over all D's features (6,272 for 28x28): with N(0, 1) entries it
+# starts hundreds of times larger than the N(0, 0.02) head, and D's loss explodes.
+nn.init.normal_(D.embed.weight, 0.0, 0.02)
 opt_g = optim.Adam(G.parameters(), lr=LR, betas=BETAS)
 opt_d = optim.Adam(D.parameters(), lr=LR, betas=BETAS)
 loss = gan.get_loss("nonsaturating")
