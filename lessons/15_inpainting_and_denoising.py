@@ -61,14 +61,13 @@ start = time.perf_counter()
 train = data.mnist_5k("train").tensors[0].numpy()        # (4500, 1, 28, 28) in [-1, 1]
 test = data.mnist_5k("test").tensors[0].numpy()[:N_TEST]  # never trained on
 rng = np.random.default_rng(args.seed)
-examples = [("centre", masks.apply_mask(test[:4], masks.make_masks("center", 4, rng))),
-            ("squares", masks.apply_mask(test[:4], masks.make_masks("squares", 4, rng))),
-            ("half", masks.apply_mask(test[:4], masks.make_masks("half", 4, rng))),
-            ("gaussian", masks.add_noise(test[:4], "gaussian", rng)),
+examples = [("centre hole", masks.apply_mask(test[:4], masks.make_masks("center", 4, rng))),
+            ("random squares", masks.apply_mask(test[:4], masks.make_masks("squares", 4, rng))),
+            ("half missing", masks.apply_mask(test[:4], masks.make_masks("half", 4, rng))),
+            ("Gaussian noise", masks.add_noise(test[:4], "gaussian", rng)),
             ("salt & pepper", masks.add_noise(test[:4], "salt_pepper", rng))]
-viz.save_image_grid(np.concatenate([e[1] for e in examples]),
-                    os.path.join(args.out, "masks_and_noise.png"), nrow=4, scale=3)
-print("rows of masks_and_noise.png: " + ", ".join(e[0] for e in examples))
+apps.cyclegan.plot_rows(examples, "What the models must undo: three holes, two noises",
+                        os.path.join(args.out, "masks_and_noise.png"))
 
 # --- 2. the context encoder: masked image + mask in, completion out ---
 cfg = dict(inpainting.DEFAULTS, base=BASE, batch_size=BATCH, l1_weight=L1_WEIGHT)
