@@ -10,9 +10,10 @@ What you will learn:
 
 What to look at in the figures (under the out folder):
   - digits_by_label.png: one row per digit 0-9. Rows should differ (the label matters) and
-    be consistent within a row (every cell a 3 in the row of 3s). In the short --quick run
-    the columns of a row often look alike: G has learned to use y before it uses z (a
-    collapse WITHIN each class); the longer full run has time to vary the style.
+    be consistent within a row (every cell a 3 in the row of 3s). In these short runs (both
+    --quick and full) the columns of a row look alike: G has learned to use y but ignores
+    z, a collapse WITHIN each class (mode collapse, lesson 13). Label agreement, the claim
+    checked here, cannot see it; a diversity measure per class would.
   - history.png: the losses, D(x, y) and D(G(z, y), y).
   - real_by_label.png: real digits, one row per class, for comparison.
 
