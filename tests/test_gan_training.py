@@ -154,3 +154,17 @@ def test_cli_conditional_samples_have_requested_labels(tmp_path):
     assert s["images"].shape == (6, 1, 28, 28) and s["images"].dtype == np.float32
     assert 0 <= s["images"].min() and s["images"].max() <= 1
     assert s["labels"].tolist() == [3, 7, 3, 7, 3, 7]
+
+
+def test_dcgan_init_statistics():
+    from minigan.gan import ConditionalDCGANDiscriminator, dcgan_init
+    mg.manual_seed(0)
+    D = ConditionalDCGANDiscriminator(10)
+    D.apply(dcgan_init)
+    for name, p in D.named_parameters():
+        a = p.detach().numpy()
+        if name.endswith("bias"):
+            assert np.all(a == 0), name
+        elif a.size > 1000:
+            mean = 1.0 if a.ndim == 1 else 0.0          # BatchNorm scales sit around 1
+            assert abs(a.mean() - mean) < 0.005 and abs(a.std() - 0.02) < 0.002, name

@@ -178,7 +178,8 @@ class ConditionalDCGANDiscriminator(DCGANDiscriminator):
 
 
 def dcgan_init(module):
-    """DCGAN's initialisation: conv and linear weights ~ N(0, 0.02), BN scale ~ N(1, 0.02).
+    """DCGAN's initialisation: conv, linear and embedding weights ~ N(0, 0.02), BN scale
+    ~ N(1, 0.02).
 
     Use as `model.apply(dcgan_init)`.
     """
@@ -189,6 +190,10 @@ def dcgan_init(module):
         nn.init.normal_(weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
+    elif name == "Embedding":
+        # NOTE: nn.Embedding starts at N(0, 1); in a projection discriminator that term
+        # alone swamps the image's score (D's loss near 40 in the first epoch).
+        nn.init.normal_(module.weight, 0.0, 0.02)
     elif name in ("BatchNorm2d", "BatchNorm1d") and module.weight is not None:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
