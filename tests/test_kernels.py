@@ -404,3 +404,20 @@ def test_env_var_forces_reference_and_import_is_lazy():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["numpy", "conv2d_ref"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [0.0, 0.2])
+@pytest.mark.parametrize("shape", [(7,), (3, 4, 5), (2, 3, 4, 5)])
+def test_leaky_relu_kernels_match_reference(backend, dtype, slope, shape):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.reshape(-1)[0] = 0.0                       # the kink itself: both take the slope side
+    gy = rng.standard_normal(shape).astype(dtype)
+    table, grad_table = kernels.REGISTRY["leaky_relu"], kernels.REGISTRY["leaky_relu_grad"]
+    want, want_grad = np.where(x > 0, x, slope * x), np.where(x > 0, gy, slope * gy)
+    np.testing.assert_allclose(table["numpy"](x, slope), want, rtol=1e-6)
+    np.testing.assert_allclose(grad_table["numpy"](gy, x, slope), want_grad, rtol=1e-6)
+    np.testing.assert_array_equal(table[backend](x, slope), table["numpy"](x, slope))
+    np.testing.assert_array_equal(grad_table[backend](gy, x, slope), grad_table["numpy"](gy, x, slope))
+    assert table[backend](x, slope).dtype == dtype

@@ -42,8 +42,8 @@ def grad_norm(parameters):
     total = 0.0
     for p in parameters:
         if p.grad is not None:
-            g = p.grad._data
-            total += float((g * g).sum())
+            g = p.grad._data.ravel()
+            total += float(g @ g)                  # a BLAS dot: no temporary g * g array
     return math.sqrt(total)
 
 

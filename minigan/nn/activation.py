@@ -3,8 +3,7 @@
     >>> nn.LeakyReLU(0.2)(minigan.tensor([-1.0, 1.0]))
     tensor([-0.2000,  1.0000])
 """
-from ..ops.elementwise import (LeakyReLU as _LeakyReLU, ReLU as _ReLU, Sigmoid as _Sigmoid,
-                               Tanh as _Tanh)
+from ..ops.elementwise import LeakyReLU as _LeakyReLU, Sigmoid as _Sigmoid, Tanh as _Tanh
 from . import functional as F
 from .module import Module
 
@@ -15,7 +14,8 @@ class ReLU(Module):
         self.inplace = inplace     # accepted for PyTorch compatibility; always out of place
 
     def forward(self, x):
-        return _ReLU.apply(x)      # the Function directly: this runs every step
+        # the Function directly (this runs every step); ReLU is leaky ReLU with slope 0
+        return _LeakyReLU.apply(x, negative_slope=0.0)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""

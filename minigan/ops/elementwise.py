@@ -9,6 +9,8 @@ import numbers
 import numpy as np
 
 from .._device import array_module, is_floating, default_float, int64
+from minigan import kernels
+
 from ..function import Function
 from ..tensor import Tensor
 
@@ -340,32 +342,31 @@ class Tanh(Function):
         return gy * (1 - y * y)
 
 
-class ReLU(Function):
-    def forward(self, x):
-        return array_module(x).maximum(x, 0)
-
-    def backward(self, gy):
-        x = self.inputs[0]
-        return gy * _mask(x._data > 0, x)   # NOTE: the subgradient at 0 is 0, as PyTorch
-
-
 class LeakyReLU(Function):
+    """x if x > 0 else negative_slope * x; negative_slope = 0 is ReLU.
+
+    NOTE: the subgradient at 0 is the slope (0 for ReLU), as PyTorch. Forward and backward
+    are single fused passes (kernels.leaky_relu): they run on the DCGAN's largest arrays.
+    """
+
     def forward(self, x, negative_slope):
         self.negative_slope = negative_slope
-        xp, a = array_module(x), x.dtype.type(negative_slope)
-        if 0 <= negative_slope <= 1:
-            return xp.maximum(x, x * a)      # same values; ~10x faster than where() here
-        return xp.where(x > 0, x, x * a)
+        return kernels.leaky_relu(x, negative_slope)
 
     def backward(self, gy):
-        x = self.inputs[0]
-        # slope = 1 where x > 0, else negative_slope: built as mask * (1 - a) + a in x's
-        # dtype (where() with Python floats makes a float64 array and is slow).
-        slope = (x._data > 0).astype(x.dtype)
-        slope *= x.dtype.type(1 - self.negative_slope)
-        slope += x.dtype.type(self.negative_slope)
-        from ..tensor import Tensor
-        return gy * Tensor._wrap(slope)
+        return LeakyReLUGrad.apply(gy, x=self.inputs[0]._data, negative_slope=self.negative_slope)
+
+
+class LeakyReLUGrad(Function):
+    """gy masked by where x > 0 (x is a constant here): linear in gy, so its own backward is
+    itself; the derivative through x is zero almost everywhere."""
+
+    def forward(self, gy, x, negative_slope):
+        self.x, self.negative_slope = x, negative_slope
+        return kernels.leaky_relu_grad(gy, x, negative_slope)
+
+    def backward(self, g):
+        return LeakyReLUGrad.apply(g, x=self.x, negative_slope=self.negative_slope)
 
 
 class Softplus(Function):
@@ -388,7 +389,7 @@ def tanh(x):
 
 
 def relu(x):
-    return ReLU.apply(x)
+    return LeakyReLU.apply(x, negative_slope=0.0)
 
 
 def leaky_relu(x, negative_slope=0.01):

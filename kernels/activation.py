@@ -1,0 +1,80 @@
+"""Fused leaky ReLU: forward and gradient in one pass over memory each.
+
+    leaky_relu(x, negative_slope) -> y          y = x if x > 0 else negative_slope * x
+    leaky_relu_grad(gy, x, negative_slope) -> gx    gx = gy if x > 0 else negative_slope * gy
+
+negative_slope = 0 is ReLU. Same shape and dtype in and out (float32 or float64); x and gy
+may have any shape, the kernels see them flattened.
+
+Why a kernel for something this simple: in NumPy the gradient is three passes (compare,
+cast the mask, multiply) and the forward two, over the largest activations of the DCGAN
+(64 x 64 x 14 x 14 floats, several times per step); one pass each measured ~3x faster.
+NOTE: x > 0 picks the slope at exactly 0 (subgradient 0 for ReLU), as PyTorch does.
+"""
+import numpy as np
+
+from ._jit import cupy, lazy_njit
+
+
+# --- NumPy reference -------------------------------------------------------------------
+
+def leaky_relu_ref(x, negative_slope):
+    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+
+def leaky_relu_grad_ref(gy, x, negative_slope):
+    return np.where(x > 0, gy, gy * gy.dtype.type(negative_slope))
+
+
+# --- CPU: Numba ---
+
+@lazy_njit()
+def _leaky_loop(src, x, slope, out):
+    for i in range(out.size):
+        out[i] = src[i] if x[i] > 0 else src[i] * slope
+
+
+def leaky_relu_numba(x, negative_slope):
+    x = np.ascontiguousarray(x)
+    out = np.empty_like(x)
+    _leaky_loop(x.reshape(-1), x.reshape(-1), x.dtype.type(negative_slope), out.reshape(-1))
+    return out
+
+
+def leaky_relu_grad_numba(gy, x, negative_slope):
+    gy, x = np.ascontiguousarray(gy), np.ascontiguousarray(x)
+    out = np.empty_like(gy)
+    _leaky_loop(gy.reshape(-1), x.reshape(-1), gy.dtype.type(negative_slope), out.reshape(-1))
+    return out
+
+
+# --- GPU: CuPy ---
+
+LEAKY_IN_PARAMS = "T src, T x, T slope"
+LEAKY_OUT_PARAMS = "T out"
+LEAKY_BODY = "out = x > (T)0 ? src : src * slope;"
+CUDA_SOURCES = {"minigan_leaky_relu": {"kind": "elementwise", "in_params": LEAKY_IN_PARAMS,
+                                       "out_params": LEAKY_OUT_PARAMS, "body": LEAKY_BODY}}
+_kernel = None
+
+
+def _leaky_cupy(src, x, negative_slope):
+    global _kernel
+    cp = cupy()
+    if _kernel is None:
+        _kernel = cp.ElementwiseKernel(LEAKY_IN_PARAMS, LEAKY_OUT_PARAMS, LEAKY_BODY,
+                                       "minigan_leaky_relu")
+    return _kernel(src, x, src.dtype.type(negative_slope))
+
+
+def leaky_relu_cupy(x, negative_slope):
+    return _leaky_cupy(x, x, negative_slope)
+
+
+def leaky_relu_grad_cupy(gy, x, negative_slope):
+    return _leaky_cupy(gy, x, negative_slope)
+
+
+LEAKY_RELU = {"numpy": leaky_relu_ref, "numba": leaky_relu_numba, "cupy": leaky_relu_cupy}
+LEAKY_RELU_GRAD = {"numpy": leaky_relu_grad_ref, "numba": leaky_relu_grad_numba,
+                   "cupy": leaky_relu_grad_cupy}
