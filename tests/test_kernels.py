@@ -421,3 +421,45 @@ def test_leaky_relu_kernels_match_reference(backend, dtype, slope, shape):
     np.testing.assert_array_equal(table[backend](x, slope), table["numpy"](x, slope))
     np.testing.assert_array_equal(grad_table[backend](gy, x, slope), grad_table["numpy"](gy, x, slope))
     assert table[backend](x, slope).dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(64, 8, 49), (5, 3, 1), (2, 4, 7)])
+def test_batch_norm_kernels_match_reference(backend, dtype, shape):
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    w, b = rng.standard_normal(shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
+    gy = rng.standard_normal(shape).astype(dtype)
+    fwd, bwd = kernels.REGISTRY["batch_norm_forward"], kernels.REGISTRY["batch_norm_backward"]
+    ref = fwd["numpy"](x, w, b, 1e-5)
+    # the reference against the definition
+    mean, var = x.mean((0, 2)), x.var((0, 2))
+    np.testing.assert_allclose(ref[0], (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-5) * w[:, None]
+                               + b[:, None], rtol=1e-4, atol=1e-5)
+    for got, want, what in zip(fwd[backend](x, w, b, 1e-5), ref, ["y", "xhat", "mean", "var", "inv"]):
+        assert got.dtype == dtype
+        assert_close(got, want, dtype, f"batch_norm_forward {what}")
+    ref_b = bwd["numpy"](gy, ref[1], ref[4], w)
+    for got, want, what in zip(bwd[backend](gy, ref[1], ref[4], w), ref_b, ["gx", "gweight", "gbias"]):
+        assert_close(got, want, dtype, f"batch_norm_backward {what}")
+
+
+def test_batch_norm_reference_backward_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((3, 2, 4)), rng.standard_normal(2), rng.standard_normal(2)
+    gy = rng.standard_normal((3, 2, 4))
+    bn = kernels.REGISTRY["batch_norm_forward"]["numpy"]
+    _, xhat, _, _, inv = bn(x, w, b, 1e-5)
+    gx, gw, gb = kernels.REGISTRY["batch_norm_backward"]["numpy"](gy, xhat, inv, w)
+    h = 1e-6
+    for arr, grad in ((x, gx), (w, gw), (b, gb)):
+        numeric = np.zeros_like(arr)
+        for i in np.ndindex(arr.shape):
+            old = arr[i]
+            arr[i] = old + h
+            plus = (bn(x, w, b, 1e-5)[0] * gy).sum()
+            arr[i] = old - h
+            minus = (bn(x, w, b, 1e-5)[0] * gy).sum()
+            arr[i] = old
+            numeric[i] = (plus - minus) / (2 * h)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)

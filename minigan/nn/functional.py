@@ -11,6 +11,8 @@ import numpy as np
 
 from .. import grad_mode
 from .._device import array_module
+from minigan import kernels
+
 from ..function import Function
 from ..ops import log_softmax, logsigmoid, pad, softmax  # noqa: F401  (re-exported)
 from ..ops.elementwise import (Softplus, clamp, leaky_relu, log, relu, sigmoid, softplus,  # noqa: F401
@@ -117,6 +119,15 @@ class Normalize(Function):
 
     def forward(self, x, *wb, dims, eps, shape, stats=None):
         self.dims, self.eps, self.shape = dims, eps, shape
+        self.fused = bool(wb) and dims == (0,) + tuple(range(2, x.ndim))
+        if self.fused:                      # batch norm with affine: one fused kernel
+            N, C = x.shape[:2]
+            y, xhat, mean, var, inv = kernels.batch_norm_forward(
+                x.reshape(N, C, -1), wb[0].reshape(-1), wb[1].reshape(-1), eps)  # (N, C, L)
+            self.xhat, self.inv = xhat.reshape(x.shape), inv.reshape(shape)
+            if stats is not None:
+                stats["mean"], stats["var"] = mean.reshape(shape), var.reshape(shape)
+            return y.reshape(x.shape)
         mean = x.mean(axis=dims, keepdims=True)
         xhat = x - mean
         var = (xhat * xhat).mean(axis=dims, keepdims=True)
@@ -156,6 +167,15 @@ class Normalize(Function):
         (no create_graph), where fewer temporary arrays is most of the speed."""
         dims, xhat, inv, need = self.dims, self.xhat, self.inv, self.needs_input_grad
         affine = len(self.inputs) == 3
+        if self.fused:
+            N, C = gy.shape[:2]
+            w = self.inputs[1]._data
+            gx, gw, gb = kernels.batch_norm_backward(gy.reshape(N, C, -1), xhat.reshape(N, C, -1),
+                                                     inv.reshape(-1), w.reshape(-1))
+            wrap = Tensor._wrap
+            return (wrap(gx.reshape(gy.shape)) if need[0] else None,
+                    wrap(gw.reshape(w.shape)) if need[1] else None,
+                    wrap(gb.reshape(w.shape)) if need[2] else None)
         gx = gw = gb = None
         if affine:
             w = self.inputs[1]._data
