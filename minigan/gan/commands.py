@@ -44,8 +44,6 @@ def config_from_args(args):
             cfg[key] = value
     cfg.update(seed=args.seed, device=args.device, ema=args.ema, epochs=args.epochs,
                sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
-    if cfg["model"] == "dcgan" and cfg["ema"] is None:
-        cfg["ema"] = 0.999
     return cfg
 
 
