@@ -39,7 +39,7 @@ def make_history(n=200, keys=("loss_d", "loss_g", "d_real", "d_fake", "grad_norm
                   "d_real": 0.6 + 0.05 * rng.random(), "d_fake": 0.4 - 0.05 * rng.random(),
                   "wasserstein": 0.5 + 0.1 * rng.standard_normal(), "penalty": 0.01 * rng.random(),
                   "grad_norm_d": 1.0 + rng.random(), "grad_norm_g": 0.5 + rng.random(),
-                  "lr_d": 2e-4, "lr_g": 2e-4 * (1 - step / n), "time": 0.05 * step}
+                  "lr_d": 2e-4, "lr_g": 2e-4 * (1 - step / n), "time": 0.05}
         r.update({k: values[k] for k in keys})
         records.append(r)
     return records

@@ -1,7 +1,7 @@
 """The monitor: one row of numbers per training step, in memory and on disk.
 
 Rows are dicts (`step`, `loss_d`, `loss_g`, `d_real`, `d_fake`, `wasserstein`, `penalty`,
-`grad_norm_d`, `grad_norm_g`, `lr_d`, `lr_g`, `time`), appended to `history.jsonl` in the
+`grad_norm_d`, `grad_norm_g`, `lr_d`, `lr_g`, and `time`: the seconds that step took), appended to `history.jsonl` in the
 run folder as they come, so a crashed run keeps what it measured.
 """
 import json

@@ -11,7 +11,7 @@ Any key may be missing; `plot_history` draws a panel for each group of keys it f
     penalty                  gradient penalty (WGAN-GP, R1, ...)
     grad_norm_d, grad_norm_g gradient norms of the two players' parameters
     lr_d, lr_g               learning rates
-    time                     seconds since the start (shown in the title)
+    time                     seconds the step took (their sum is shown in the title)
 """
 import json
 import os
@@ -158,7 +158,7 @@ def plot_history(history, path, smoothing=0.9, title=None):
         ax.set_visible(False)
 
     _, t = _series(records, "time")
-    subtitle = f"{len(records)} steps" + (f", {t[-1]:.0f} s" if len(t) else "")
+    subtitle = f"{len(records)} steps" + (f", {np.sum(t):.0f} s" if len(t) else "")
     if smoothing > 0:
         subtitle += f", EMA smoothing {smoothing}"
     fig.suptitle(f"{title}  ({subtitle})" if title else subtitle)
