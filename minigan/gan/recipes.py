@@ -10,7 +10,9 @@
 | hinge   | mnist        | DCGAN             | hinge           | spectral norm in D              |
 
 Toy data (ring, grid, spirals, gaussian1d) gets MLPs; images (mnist, digits8, shapes) get
-DCGANs sized to the image. `--ema 0.999` samples from a moving average of G; in the
+DCGANs sized to the image. WGAN-GP on the ring (measured, seed 0): 5000 steps at lr 1e-4
+covered 1 of 8 modes; 15000 steps at 5e-4 covers 8 of 8, with 54% of samples within 3
+standard deviations of a mode (more steps keep sharpening it). `--ema 0.999` samples from a moving average of G; in the
 default 2000-step DCGAN run it measured worse than G itself (classifier Fréchet distance
 121 vs 97), the average still carrying the fast-changing early weights.
 """
@@ -26,7 +28,7 @@ DEFAULTS = {
     "gan":     ("ring",  "nonsaturating", 3000, 256, 1e-3, 1e-3, (0.5, 0.999), 1, 0.0),
     "dcgan":   ("mnist", "nonsaturating", 2000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0),
     "cgan":    ("mnist", "nonsaturating", 2000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0),
-    "wgan-gp": ("ring",  "wgan",          5000, 256, 1e-4, 1e-4, (0.5, 0.9), 5, 10.0),
+    "wgan-gp": ("ring",  "wgan",         15000, 256, 5e-4, 5e-4, (0.5, 0.9), 5, 10.0),
     "lsgan":   ("mnist", "lsgan",         2000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0),
     "hinge":   ("mnist", "hinge",         2000, 64, 2e-4, 2e-4, (0.0, 0.999), 1, 0.0),
 }
