@@ -12,9 +12,10 @@
 Toy data (ring, grid, spirals, gaussian1d) gets MLPs; images (mnist, digits8, shapes) get
 DCGANs sized to the image. WGAN-GP on the ring (measured, seed 0): 5000 steps at lr 1e-4
 covered 1 of 8 modes; 15000 steps at 5e-4 covers 8 of 8, with 54% of samples within 3
-standard deviations of a mode (more steps keep sharpening it). `--ema 0.999` samples from a moving average of G; in the
-default 2000-step DCGAN run it measured worse than G itself (classifier Fréchet distance
-121 vs 97), the average still carrying the fast-changing early weights.
+standard deviations of a mode (more steps keep sharpening it). DCGAN on MNIST-5k (measured, seed 0, 500 samples): classifier Fréchet
+distance 97 after 2000 steps, 71 after 3500 (real digits: 6.9); 3000 is the default.
+`--ema 0.999` samples from a moving average of G; at 2000 steps it measured worse than G
+itself (121 vs 97), the average still carrying the fast-changing early weights.
 """
 from ..data import digits_8x8, gaussian_1d, grid_of_gaussians, mnist_5k, ring_of_gaussians, shapes, spirals
 from . import models
@@ -26,7 +27,7 @@ TOY = ("ring", "grid", "spirals", "gaussian1d")
 DEFAULTS = {
     #           data      loss             steps batch  lr_g   lr_d   betas         n_critic gp
     "gan":     ("ring",  "nonsaturating", 3000, 256, 1e-3, 1e-3, (0.5, 0.999), 1, 0.0),
-    "dcgan":   ("mnist", "nonsaturating", 2000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0),
+    "dcgan":   ("mnist", "nonsaturating", 3000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0),
     "cgan":    ("mnist", "nonsaturating", 2000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0),
     "wgan-gp": ("ring",  "wgan",         15000, 256, 5e-4, 5e-4, (0.5, 0.9), 5, 10.0),
     "lsgan":   ("mnist", "lsgan",         2000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0),
