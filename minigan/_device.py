@@ -58,6 +58,17 @@ class device(str):
         return f"device(type='{self}')"
 
 
+def parse_to_args(args, dtype=None, device=None):
+    """Split `.to(...)`'s positional arguments into (dtype, device), as PyTorch accepts
+    to(dtype), to(device) and to(device, dtype)."""
+    for a in args:
+        if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+            device = a
+        else:
+            dtype = a
+    return dtype, device
+
+
 _cupy = None
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import grad_mode
 from ._device import (array_module, default_float, device_of, is_floating, normalize_dtype,
-                      to_device)
+                      parse_to_args, to_device)
 
 
 def _python_category_dtype(array):
@@ -195,11 +195,7 @@ class Tensor:
 
     def to(self, *args, dtype=None, device=None):
         """to(dtype), to(device) or to(device, dtype); differentiable."""
-        for a in args:
-            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
-                device = a
-            else:
-                dtype = a
+        dtype, device = parse_to_args(args, dtype, device)
         out = self
         if dtype is not None:
             out = ops.to_dtype(out, normalize_dtype(dtype))
@@ -242,7 +238,7 @@ class Tensor:
             self.grad._data = self.grad._data + g._data
 
     # --- autograd ---
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see minigan.autograd)."""
         from .autograd import backward
         backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)

@@ -20,7 +20,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .. import grad_mode
-from .._device import is_floating, normalize_dtype, to_device
+from .._device import is_floating, normalize_dtype, parse_to_args, to_device
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -219,11 +219,7 @@ class Module:
 
     def to(self, *args, dtype=None, device=None):
         """to(device), to(dtype) or to(device, dtype); only floating tensors change dtype."""
-        for a in args:
-            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
-                device = a
-            else:
-                dtype = a
+        dtype, device = parse_to_args(args, dtype, device)
         dtype = normalize_dtype(dtype)
         if dtype is not None and not is_floating(dtype):
             raise TypeError(f"Module.to: only floating dtypes are accepted, got {dtype}")
