@@ -20,8 +20,8 @@ The fast versions are im2col + one big GEMM over the whole batch, so BLAS sees a
 """
 import numpy as np
 
-from ._jit import cupy, lazy_njit, prange
-from .im2col import (col2im_cnhw_numba, col2im_cupy, col2im_rows_numba, im2col_cnhw_numba, im2col_cupy,
+from ._jit import cupy, lazy_njit
+from .im2col import (col2im_cupy, col2im_numba, col2im_rows_numba, im2col_cupy, im2col_numba,
                      im2col_rows_numba, out_size, scratch)
 
 
@@ -119,61 +119,44 @@ def _gy_rows(gy):
 
 # Few input channels (C = 1: the image layer, and the last ConvTranspose2d's grad_input):
 # NHWC runs of C = 1 number are no better than a gather, and the NCHW <-> NHWC moves
-# cost more than they save. There the columns go (C*KH*KW, N*OH*OW) instead and the GEMM
-# makes (O, N*OH*OW). Measured for C = 1, k 4, s 2, batch 64: 0.55 ms vs 1.2 ms per op.
+# cost more than they save. There the columns stay batch-major, (N, C*KH*KW, OH*OW), and
+# one batched matmul, w (O, C*KH*KW) @ cols[n], writes y straight into NCHW: no layout
+# pass at all. The GEMMs are small (K = 16), so BLAS runs each on one thread.
+# Measured for C = 1, k 4, s 2, batch 64 (ms, forward / weight-grad / input-grad):
+# 0.39 / 0.46 / 0.39 this way, against 0.58 / 0.72 / 0.59 for one big GEMM plus a
+# (O, N) -> (N, O) transpose.
 SMALL_C = 4
 
 
-@lazy_njit()
-def _swap01(src, bias, out):
-    """out[b, a, :] = src[a, b, :] + bias[a]  (bias may be empty: then no bias)."""
-    A, B, L = src.shape
-    has_bias = bias.shape[0] > 0
-    for ba in prange(B * A):
-        b, a = ba // A, ba % A
-        add = bias[a] if has_bias else 0.0
-        for l in range(L):
-            out[b, a, l] = src[a, b, l] + add
-
-
-def _swap_batch_and_channels(t, bias=None):
-    """(A, B, L) -> (B, A, L), optionally adding bias[a]; one parallel pass."""
-    A, B, L = t.shape
-    out = np.empty((B, A, L), dtype=t.dtype)
-    b = np.empty(0, dtype=t.dtype) if bias is None else np.ascontiguousarray(bias, dtype=t.dtype)
-    _swap01(np.ascontiguousarray(t), b, out)
-    return out
-
-
-def _conv2d_cnhw(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+def _conv2d_small_c(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     N, C, H, W = x.shape
     O, _, KH, KW = w.shape
     OH = out_size(H, KH, stride[0], padding[0], dilation[0])
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
-    cols = im2col_cnhw_numba(x, (KH, KW), stride, padding, dilation)  # (C*KH*KW, N*OH*OW)
-    y = w.reshape(O, C * KH * KW) @ cols                               # (O, N*OH*OW)
-    y = _swap_batch_and_channels(y.reshape(O, N, OH * OW), bias)       # (N, O, OH*OW)
+    cols = im2col_numba(x, (KH, KW), stride, padding, dilation)       # (N, C*KH*KW, OH*OW)
+    y = np.matmul(w.reshape(O, C * KH * KW), cols)                     # (N, O, OH*OW)
+    if bias is not None:
+        y += bias.reshape(1, O, 1).astype(y.dtype, copy=False)
     return y.reshape(N, O, OH, OW)
 
 
-def _grad_input_cnhw(gy, w, input_hw, stride, padding, dilation):
+def _grad_input_small_c(gy, w, input_hw, stride, padding, dilation):
     N, O, OH, OW = gy.shape
     _, C, KH, KW = w.shape
-    H, W = input_hw
-    gy_t = _swap_batch_and_channels(gy.reshape(N, O, OH * OW))       # (O, N, OH*OW)
-    cols = w.reshape(O, C * KH * KW).T @ gy_t.reshape(O, N * OH * OW)  # (C*KH*KW, N*OH*OW)
-    return col2im_cnhw_numba(cols, (N, C, H, W), (KH, KW), stride, padding, dilation)
+    cols = np.matmul(w.reshape(O, C * KH * KW).T,                      # (C*KH*KW, O)
+                     np.ascontiguousarray(gy).reshape(N, O, OH * OW))  # -> (N, C*KH*KW, OH*OW)
+    return col2im_numba(cols, (N, C, *input_hw), (KH, KW), stride, padding, dilation)
 
 
-def _grad_weight_cnhw(x, gy, kernel_hw, stride, padding, dilation):
+def _grad_weight_small_c(x, gy, kernel_hw, stride, padding, dilation):
     N, C, H, W = x.shape
     _, O, OH, OW = gy.shape
     KH, KW = kernel_hw
-    cols = im2col_cnhw_numba(x, kernel_hw, stride, padding, dilation)  # (C*KH*KW, N*OH*OW)
-    gy_t = _swap_batch_and_channels(gy.reshape(N, O, OH * OW))       # (O, N, OH*OW)
-    # NOTE: cols.T is a free view; BLAS reads it transposed, no copy is made.
-    gw = gy_t.reshape(O, N * OH * OW) @ cols.T                         # (O, C*KH*KW)
-    return gw.reshape(O, C, KH, KW)
+    cols = im2col_numba(x, kernel_hw, stride, padding, dilation)       # (N, C*KH*KW, OH*OW)
+    # NOTE: the transpose is a free view; BLAS reads it transposed, no copy is made.
+    per_image = np.matmul(np.ascontiguousarray(gy).reshape(N, O, OH * OW),
+                          cols.transpose(0, 2, 1))                     # (N, O, C*KH*KW)
+    return per_image.sum(0).reshape(O, C, KH, KW)
 
 
 def conv2d_numba(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
@@ -182,7 +165,7 @@ def conv2d_numba(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     OH = out_size(H, KH, stride[0], padding[0], dilation[0])
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
     if C < SMALL_C:
-        return _conv2d_cnhw(x, w, bias, stride, padding, dilation)
+        return _conv2d_small_c(x, w, bias, stride, padding, dilation)
     rows = im2col_rows_numba(x, (KH, KW), stride, padding, dilation)   # (N*OH*OW, KH*KW*C)
     w_rows = w.transpose(2, 3, 1, 0).reshape(KH * KW * C, O)           # (KH*KW*C, O), small copy
     y = scratch("y_rows", (N * OH * OW, O), x.dtype)
@@ -198,7 +181,7 @@ def conv2d_grad_input_numba(gy, w, input_hw, stride, padding, dilation):
     assert OH == out_size(H, KH, stride[0], padding[0], dilation[0]), "gy height does not match input_hw"
     assert OW == out_size(W, KW, stride[1], padding[1], dilation[1]), "gy width does not match input_hw"
     if C < SMALL_C:
-        return _grad_input_cnhw(gy, w, input_hw, stride, padding, dilation)
+        return _grad_input_small_c(gy, w, input_hw, stride, padding, dilation)
     w_rows = w.transpose(0, 2, 3, 1).reshape(O, KH * KW * C)           # (O, KH*KW*C), small copy
     rows = scratch("rows_gi", (N * OH * OW, KH * KW * C), gy.dtype)
     np.matmul(_gy_rows(gy), w_rows, out=rows)                          # (N*OH*OW, KH*KW*C)
@@ -210,7 +193,7 @@ def conv2d_grad_weight_numba(x, gy, kernel_hw, stride, padding, dilation):
     O = gy.shape[1]
     KH, KW = kernel_hw
     if C < SMALL_C:
-        return _grad_weight_cnhw(x, gy, kernel_hw, stride, padding, dilation)
+        return _grad_weight_small_c(x, gy, kernel_hw, stride, padding, dilation)
     rows = im2col_rows_numba(x, kernel_hw, stride, padding, dilation)  # (N*OH*OW, KH*KW*C)
     # NOTE: rows.T is a free view; BLAS reads it transposed, no copy is made.
     gw = rows.T @ _gy_rows(gy)                                         # (KH*KW*C, O)

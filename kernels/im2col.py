@@ -11,9 +11,9 @@ Contract (NCHW, float32 or float64, output dtype = input dtype):
 
     OH = (H + 2*ph - dh*(KH - 1) - 1) // sh + 1   (same for OW)
 
-With cols in hand, conv2d is `w.reshape(O, C*KH*KW) @ cols`. The convolution kernels in
-conv.py use the same loops with the batch axis moved next to the pixels,
-layout (C, KH, KW, N, OH, OW), so that one big GEMM covers the whole batch.
+With cols in hand, conv2d is `w.reshape(O, C*KH*KW) @ cols`, one small GEMM per image:
+conv.py does exactly that when C is small. For many channels it uses the "rows" layout
+below instead (channels last, one big GEMM over the whole batch).
 """
 import threading
 
@@ -61,9 +61,7 @@ def col2im_ref(cols, input_shape, kernel_hw, stride, padding, dilation):
 
 
 # --- CPU: Numba ---
-# One loop nest each way. `out`/`cols` are 6-D views (C, KH, KW, N, OH, OW): conv.py passes
-# a C-contiguous buffer of that shape, the public im2col passes a transposed view of an
-# (N, C, KH, KW, OH, OW) buffer. Numba compiles one version per memory layout.
+# One loop nest each way, over 6-D columns (N, C, KH, KW, OH, OW).
 # The loop runs over (n, c) planes: each plane is written by one iteration only, so col2im
 # needs no atomics. The range of `ow` whose input column is inside the image is worked
 # out once per tap, which keeps the bounds tests out of the innermost loop.
@@ -77,7 +75,7 @@ PARALLEL_SHUFFLES = False
 @lazy_njit(parallel=PARALLEL_SHUFFLES)
 def _im2col_loops(x, out, sh, sw, ph, pw, dh, dw):
     N, C, H, W = x.shape
-    KH, KW, OH, OW = out.shape[1], out.shape[2], out.shape[4], out.shape[5]
+    KH, KW, OH, OW = out.shape[2:]
     for nc in prange(N * C):
         n, c = nc // C, nc % C
         for j in range(KW):
@@ -90,20 +88,20 @@ def _im2col_loops(x, out, sh, sw, ph, pw, dh, dw):
                     h = oh * sh - ph + i * dh
                     if h < 0 or h >= H:
                         for ow in range(OW):
-                            out[c, i, j, n, oh, ow] = 0.0
+                            out[n, c, i, j, oh, ow] = 0.0
                         continue
                     for ow in range(ow_lo):
-                        out[c, i, j, n, oh, ow] = 0.0
+                        out[n, c, i, j, oh, ow] = 0.0
                     for ow in range(ow_lo, ow_hi):
-                        out[c, i, j, n, oh, ow] = x[n, c, h, ow * sw + off]
+                        out[n, c, i, j, oh, ow] = x[n, c, h, ow * sw + off]
                     for ow in range(ow_hi, OW):
-                        out[c, i, j, n, oh, ow] = 0.0
+                        out[n, c, i, j, oh, ow] = 0.0
 
 
 @lazy_njit(parallel=PARALLEL_SHUFFLES)
 def _col2im_loops(cols, out, sh, sw, ph, pw, dh, dw):
     N, C, H, W = out.shape
-    KH, KW, OH, OW = cols.shape[1], cols.shape[2], cols.shape[4], cols.shape[5]
+    KH, KW, OH, OW = cols.shape[2:]
     for nc in prange(N * C):
         n, c = nc // C, nc % C
         for h in range(H):
@@ -119,32 +117,7 @@ def _col2im_loops(cols, out, sh, sw, ph, pw, dh, dw):
                     if h < 0 or h >= H:
                         continue
                     for ow in range(ow_lo, ow_hi):
-                        out[n, c, h, ow * sw + off] += cols[c, i, j, n, oh, ow]
-
-
-# (C, KH, KW, N, OH, OW) layout for conv.py when C is small (see conv.SMALL_C).
-
-def im2col_cnhw_numba(x, kernel_hw, stride, padding, dilation):
-    """im2col into the GEMM-friendly layout (C*KH*KW, N*OH*OW) used by conv.py."""
-    N, C, H, W = x.shape
-    KH, KW = kernel_hw
-    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
-    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
-    out = np.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
-    _im2col_loops(np.ascontiguousarray(x), out, *stride, *padding, *dilation)
-    return out.reshape(C * KH * KW, N * OH * OW)                     # (C*KH*KW, N*OH*OW)
-
-
-def col2im_cnhw_numba(cols, input_shape, kernel_hw, stride, padding, dilation):
-    """Adjoint of im2col_cnhw_numba: cols (C*KH*KW, N*OH*OW) -> (N, C, H, W)."""
-    N, C, H, W = input_shape
-    KH, KW = kernel_hw
-    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
-    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
-    out = np.empty((N, C, H, W), dtype=cols.dtype)
-    cols6 = np.ascontiguousarray(cols).reshape(C, KH, KW, N, OH, OW)
-    _col2im_loops(cols6, out, *stride, *padding, *dilation)
-    return out
+                        out[n, c, h, ow * sw + off] += cols[n, c, i, j, oh, ow]
 
 
 # NHWC "rows" layout for conv.py. With channels last, the C values of one input pixel
@@ -236,8 +209,7 @@ def im2col_numba(x, kernel_hw, stride, padding, dilation):
     OH = out_size(H, KH, stride[0], padding[0], dilation[0])
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
     buf = np.empty((N, C, KH, KW, OH, OW), dtype=x.dtype)
-    _im2col_loops(np.ascontiguousarray(x), buf.transpose(1, 2, 3, 0, 4, 5),
-                  *stride, *padding, *dilation)
+    _im2col_loops(np.ascontiguousarray(x), buf, *stride, *padding, *dilation)
     return buf.reshape(N, C * KH * KW, OH * OW)                      # (N, C*KH*KW, OH*OW)
 
 
@@ -248,7 +220,7 @@ def col2im_numba(cols, input_shape, kernel_hw, stride, padding, dilation):
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
     cols6 = np.ascontiguousarray(cols).reshape(N, C, KH, KW, OH, OW)
     out = np.empty((N, C, H, W), dtype=cols.dtype)
-    _col2im_loops(cols6.transpose(1, 2, 3, 0, 4, 5), out, *stride, *padding, *dilation)
+    _col2im_loops(cols6, out, *stride, *padding, *dilation)
     return out
 
 
