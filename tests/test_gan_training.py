@@ -78,24 +78,24 @@ def test_penalties_are_recorded(kwargs):
     assert row["penalty"] >= 0 and np.isfinite(row["grad_norm_x"])
 
 
-def make_trainer(run_dir, seed=0, ema=None):
+def make_trainer(run_dir, seed=0, ema=None, lr_decay=None):
     mg.manual_seed(0)
     data = ring_of_gaussians(512).tensors[0]          # the same data set in every run
     G, D, _, _ = toy_setup(seed)
     return Trainer(G, D, data, loss="nonsaturating", lr_g=1e-3, lr_d=1e-3, batch_size=64,
                    run_dir=str(run_dir), sample_every=10**9, checkpoint_every=15, ema_decay=ema,
-                   num_samples=16)
+                   lr_decay=lr_decay, decay_steps=40, num_samples=16)
 
 
-@pytest.mark.parametrize("ema", [None, 0.9])
-def test_resume_continues_exactly_as_the_uninterrupted_run(tmp_path, ema):
-    straight = make_trainer(tmp_path / "straight", ema=ema)
+@pytest.mark.parametrize("ema, lr_decay", [(None, None), (0.9, None), (None, "linear")])
+def test_resume_continues_exactly_as_the_uninterrupted_run(tmp_path, ema, lr_decay):
+    straight = make_trainer(tmp_path / "straight", ema=ema, lr_decay=lr_decay)
     straight.fit(40, progress=False)
 
-    first = make_trainer(tmp_path / "resumed", ema=ema)
+    first = make_trainer(tmp_path / "resumed", ema=ema, lr_decay=lr_decay)
     first.fit(30, progress=False)                    # checkpoint at 15 and 30; the run "stops"
     mg.randn(100)                                    # unrelated draws must not matter
-    second = make_trainer(tmp_path / "resumed", seed=123, ema=ema)   # fresh weights, other seed
+    second = make_trainer(tmp_path / "resumed", seed=123, ema=ema, lr_decay=lr_decay)
     assert second.resume() == 30
     second.fit(40, progress=False)
 
@@ -106,6 +106,16 @@ def test_resume_continues_exactly_as_the_uninterrupted_run(tmp_path, ema):
     strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]
     assert strip(h1) == strip(h2)
     assert len(h2) == 40
+
+
+def test_linear_lr_decay_goes_from_the_initial_lr_towards_zero(tmp_path):
+    trainer = make_trainer(tmp_path, lr_decay="linear")
+    rows = trainer.fit(40, progress=False)
+    lrs = [row["lr_g"] for row in rows]
+    np.testing.assert_allclose(lrs, [1e-3 * (1 - step / 40) for step in range(40)], rtol=1e-12)
+    assert [row["lr_d"] for row in rows] == lrs
+    with pytest.raises(ValueError, match="lr_decay must be None or 'linear', got 'cosine'"):
+        make_trainer(tmp_path / "bad", lr_decay="cosine")
 
 
 def test_non_finite_loss_stops_the_run_and_keeps_the_checkpoint(tmp_path, monkeypatch):

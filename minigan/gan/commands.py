@@ -26,6 +26,8 @@ def add_train_arguments(p):
     p.add_argument("--n-critic", type=int)
     p.add_argument("--gp-weight", type=float)
     p.add_argument("--ema", type=float, default=None, help="generator EMA decay, e.g. 0.999")
+    p.add_argument("--lr-decay", choices=["none", "linear"],
+                   help="learning-rate schedule (default: per model; linear decays to 0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--out", help="run folder (default: runs/MODEL)")
@@ -38,7 +40,8 @@ def add_train_arguments(p):
 def config_from_args(args):
     cfg = recipes.defaults(args.model)
     cfg["model"] = args.model
-    for key in ("data", "steps", "batch_size", "lr_g", "lr_d", "n_critic", "gp_weight"):
+    for key in ("data", "steps", "batch_size", "lr_g", "lr_d", "n_critic", "gp_weight",
+                "lr_decay"):
         value = getattr(args, key)
         if value is not None:
             cfg[key] = value
@@ -64,7 +67,8 @@ def build_trainer(cfg, run_dir):
     trainer = Trainer(G, D, x, labels if cfg["model"] == "cgan" else None, loss=cfg["loss"],
                       lr_g=cfg["lr_g"], lr_d=cfg["lr_d"], betas=tuple(cfg["betas"]),
                       batch_size=cfg["batch_size"], n_critic=cfg["n_critic"],
-                      gp_weight=cfg["gp_weight"], ema_decay=cfg.get("ema"), run_dir=run_dir,
+                      gp_weight=cfg["gp_weight"], ema_decay=cfg.get("ema"),
+                      lr_decay=cfg.get("lr_decay"), decay_steps=steps, run_dir=run_dir,
                       sample_every=cfg["sample_every"], checkpoint_every=cfg["checkpoint_every"],
                       config=cfg)
     return trainer, dataset

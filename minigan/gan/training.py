@@ -164,8 +164,9 @@ class Trainer:
 
     def __init__(self, G, D, images, labels=None, loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,
                  betas=(0.5, 0.999), optimizer="adam", batch_size=64, n_critic=1,
-                 clip_value=None, gp_weight=0.0, r1_weight=0.0, ema_decay=None, run_dir=None,
-                 sample_every=200, checkpoint_every=500, num_samples=None, config=None):
+                 clip_value=None, gp_weight=0.0, r1_weight=0.0, ema_decay=None, lr_decay=None,
+                 decay_steps=None, run_dir=None, sample_every=200, checkpoint_every=500, num_samples=None,
+                 config=None):
         self.G, self.D = G, D
         self.images, self.labels = images, labels
         self.loss = get_loss(loss) if isinstance(loss, str) else loss
@@ -180,6 +181,14 @@ class Trainer:
         else:
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
         self.ema = optim.EMA(G, decay=ema_decay) if ema_decay else None
+        if lr_decay not in (None, "none", "linear"):
+            raise ValueError(f"lr_decay must be None or 'linear', got {lr_decay!r}")
+        # Linear decay to 0 over `decay_steps` (default: the steps of `fit`), as in the
+        # WGAN-GP paper. Give decay_steps when a run is fitted in parts, so that every part
+        # follows one schedule.
+        self.lr_decay = lr_decay if lr_decay != "none" else None
+        self.decay_steps = decay_steps
+        self.base_lrs = [[g["lr"] for g in opt.param_groups] for opt in (self.opt_g, self.opt_d)]
         self.sampler = _EpochSampler(images.shape[0], batch_size)
         self.step = 0
         self.sample_every, self.checkpoint_every = sample_every, checkpoint_every
@@ -213,6 +222,8 @@ class Trainer:
             real = self.images[index]
             labels = self.labels[index] if self.labels is not None else None
             t0 = time.perf_counter()
+            if self.lr_decay == "linear":
+                self.set_lr_factor(max(0.0, 1.0 - self.step / (self.decay_steps or steps)))
             self.G.train()
             self.D.train()
             row = train_step(self.G, self.D, self.opt_g, self.opt_d, real, self.loss, self.step,
@@ -238,6 +249,13 @@ class Trainer:
         if bar is not None:
             bar.close()
         return self.monitor.rows
+
+    def set_lr_factor(self, factor):
+        """Every parameter group's lr = its initial lr * factor. A function of the step
+        alone, so a resumed run follows the same schedule."""
+        for opt, base in zip((self.opt_g, self.opt_d), self.base_lrs):
+            for group, lr in zip(opt.param_groups, base):
+                group["lr"] = lr * factor
 
     # --- samples ---
     def generator_for_sampling(self):
