@@ -44,11 +44,14 @@ import argparse
 import os
 import time
 
-import numpy as np
-from matplotlib.figure import Figure
+# Toy MLPs multiply small matrices: BLAS worker threads cost more than they save, and on a
+# shared 2-core machine they stall each other. One thread each (set before numpy loads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
-import minigan as mg
-from minigan import data, gan, metrics, optim, viz
+import minigan as mg  # noqa: E402
+from minigan import data, gan, metrics, optim, viz  # noqa: E402
 
 # --- 0. config ---
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
