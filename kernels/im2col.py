@@ -124,12 +124,21 @@ def _col2im_loops(cols, out, sh, sw, ph, pw, dh, dw):
 # are contiguous, so one (output pixel, tap) of im2col is a copy of C contiguous numbers,
 # not a strided gather: about 10x faster than the NCHW loops above for C = 64 (measured
 # 0.35 ms vs 3.8-4.9 ms for x (64, 64, 14, 14), k 4, stride 2).
+# The NCHW <-> NHWC move is done one image at a time into a small padded (Hp, Wp, C)
+# buffer that stays in cache: measured 0.80 ms vs 1.04 ms for im2col (x as above) and
+# 0.86 ms vs 1.43 ms for col2im, against moving the whole batch through a padded NHWC copy.
 
 @lazy_njit()
-def _im2col_rows_loops(xpad, rows, sh, sw, dh, dw):
-    """xpad (N, Hp, Wp, C) zero-padded NHWC -> rows (N, OH, OW, KH, KW, C)."""
-    N, OH, OW, KH, KW, C = rows.shape
+def _im2col_rows_loops(x, rows, sh, sw, ph, pw, dh, dw):
+    """x (N, C, H, W) -> rows (N, OH, OW, KH, KW, C), via one padded NHWC image at a time."""
+    N, C, H, W = x.shape
+    _, OH, OW, KH, KW, _ = rows.shape
+    image = np.zeros((H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)   # borders stay 0
     for n in range(N):
+        for h in range(H):                     # NCHW -> padded HWC, one image
+            for w in range(W):
+                for c in range(C):
+                    image[h + ph, w + pw, c] = x[n, c, h, w]
         for oh in range(OH):
             for ow in range(OW):
                 for i in range(KH):
@@ -137,15 +146,18 @@ def _im2col_rows_loops(xpad, rows, sh, sw, dh, dw):
                     for j in range(KW):
                         w = ow * sw + j * dw
                         for c in range(C):
-                            rows[n, oh, ow, i, j, c] = xpad[n, h, w, c]
+                            rows[n, oh, ow, i, j, c] = image[h, w, c]
 
 
 @lazy_njit()
-def _col2im_rows_loops(rows, gxpad, sh, sw, dh, dw):
-    """Adjoint: gxpad (N, Hp, Wp, C) = 0, then add every row entry back where it came from."""
-    N, OH, OW, KH, KW, C = rows.shape
-    gxpad[...] = 0.0
+def _col2im_rows_loops(rows, gx, sh, sw, ph, pw, dh, dw):
+    """Adjoint: add every row entry back where it came from, one padded image at a time,
+    then crop the padding and write gx (N, C, H, W)."""
+    N, C, H, W = gx.shape
+    _, OH, OW, KH, KW, _ = rows.shape
+    image = np.empty((H + 2 * ph, W + 2 * pw, C), dtype=gx.dtype)
     for n in range(N):
+        image[...] = 0.0
         for oh in range(OH):
             for ow in range(OW):
                 for i in range(KH):
@@ -153,7 +165,11 @@ def _col2im_rows_loops(rows, gxpad, sh, sw, dh, dw):
                     for j in range(KW):
                         w = ow * sw + j * dw
                         for c in range(C):
-                            gxpad[n, h, w, c] += rows[n, oh, ow, i, j, c]
+                            image[h, w, c] += rows[n, oh, ow, i, j, c]
+        for h in range(H):                     # padded HWC -> NCHW, cropped
+            for w in range(W):
+                for c in range(C):
+                    gx[n, c, h, w] = image[h + ph, w + pw, c]
 
 
 _scratch = {}
@@ -177,15 +193,10 @@ def im2col_rows_numba(x, kernel_hw, stride, padding, dilation):
     """x (N, C, H, W) -> rows (N*OH*OW, KH*KW*C), a scratch buffer (copy it to keep it)."""
     N, C, H, W = x.shape
     KH, KW = kernel_hw
-    (ph, pw) = padding
-    OH = out_size(H, KH, stride[0], ph, dilation[0])
-    OW = out_size(W, KW, stride[1], pw, dilation[1])
-    xpad = scratch("xpad", (N, H + 2 * ph, W + 2 * pw, C), x.dtype)  # (N, Hp, Wp, C)
-    if ph or pw:
-        xpad[:, :ph], xpad[:, ph + H:], xpad[:, :, :pw], xpad[:, :, pw + W:] = 0, 0, 0, 0
-    xpad[:, ph: ph + H, pw: pw + W] = x.transpose(0, 2, 3, 1)          # NCHW -> NHWC
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
     rows = scratch("rows", (N, OH, OW, KH, KW, C), x.dtype)
-    _im2col_rows_loops(xpad, rows, *stride, *dilation)
+    _im2col_rows_loops(np.ascontiguousarray(x), rows, *stride, *padding, *dilation)
     return rows.reshape(N * OH * OW, KH * KW * C)                        # (N*OH*OW, KH*KW*C)
 
 
@@ -193,13 +204,10 @@ def col2im_rows_numba(rows, input_shape, kernel_hw, stride, padding, dilation):
     """Adjoint of im2col_rows_numba: rows (N*OH*OW, KH*KW*C) -> (N, C, H, W), a new array."""
     N, C, H, W = input_shape
     KH, KW = kernel_hw
-    (ph, pw) = padding
-    OH = out_size(H, KH, stride[0], ph, dilation[0])
-    OW = out_size(W, KW, stride[1], pw, dilation[1])
-    gxpad = scratch("gxpad", (N, H + 2 * ph, W + 2 * pw, C), rows.dtype)
-    _col2im_rows_loops(rows.reshape(N, OH, OW, KH, KW, C), gxpad, *stride, *dilation)
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1])
     gx = np.empty((N, C, H, W), dtype=rows.dtype)
-    gx[...] = gxpad[:, ph: ph + H, pw: pw + W].transpose(0, 3, 1, 2)   # NHWC -> NCHW, crop
+    _col2im_rows_loops(rows.reshape(N, OH, OW, KH, KW, C), gx, *stride, *padding, *dilation)
     return gx
 
 
