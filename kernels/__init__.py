@@ -51,7 +51,7 @@ CUDA_SOURCES = {**_im2col.CUDA_SOURCES, **adam.CUDA_SOURCES, **activation.CUDA_S
 #     and 1.5-20x on the 1-channel layers.
 #   im2col (public, NCHW columns): the reference's KH*KW strided slice copies and the Numba
 #     loops are level (3.8 vs 4.4 ms for x (64, 64, 14, 14)), so the reference stays.
-#     (conv2d does not use it: its NHWC columns take 0.35 ms, see im2col.py.)
+#     (conv2d calls its kernels directly: the Numba loops when C < 4, NHWC columns otherwise.)
 #   col2im: Numba 4.8 ms vs 8.0 ms.
 #   matmul: BLAS (np.matmul) 2.6-3.4 ms vs Numba 7-11 ms for (512,1024)@(1024,512); the
 #     Numba loop is a lesson exhibit.

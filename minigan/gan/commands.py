@@ -25,7 +25,8 @@ def add_train_arguments(p):
     p.add_argument("--lr-d", type=float)
     p.add_argument("--n-critic", type=int)
     p.add_argument("--gp-weight", type=float)
-    p.add_argument("--ema", type=float, default=None, help="generator EMA decay, e.g. 0.999")
+    p.add_argument("--ema", type=float, default=None,
+                   help="generator EMA decay, e.g. 0.999; 0 turns it off (default: per model)")
     p.add_argument("--lr-decay", choices=["none", "linear"],
                    help="learning-rate schedule (default: per model; linear decays to 0)")
     p.add_argument("--seed", type=int, default=0)
@@ -45,7 +46,9 @@ def config_from_args(args):
         value = getattr(args, key)
         if value is not None:
             cfg[key] = value
-    cfg.update(seed=args.seed, device=args.device, ema=args.ema, epochs=args.epochs,
+    if args.ema is not None:
+        cfg["ema"] = args.ema or None
+    cfg.update(seed=args.seed, device=args.device, epochs=args.epochs,
                sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
     return cfg
 
@@ -55,7 +58,8 @@ def build_trainer(cfg, run_dir):
     mg_random.manual_seed(cfg["seed"])
     x, labels, dataset = recipes.load_data(cfg["data"])
     num_classes = int(labels.numpy().max()) + 1
-    G, D = recipes.build_models(cfg["model"], cfg["data"], x, num_classes)
+    toy_latent = cfg.get("toy_latent") if cfg["data"] in recipes.TOY else None
+    G, D = recipes.build_models(cfg["model"], cfg["data"], x, num_classes, latent_dim=toy_latent)
     if cfg["device"] == "cuda":
         G.to("cuda"), D.to("cuda")
         x = x.to("cuda")
