@@ -1,13 +1,14 @@
 """Recipes: which models, loss and hyper-parameters `minigan train MODEL` uses.
 
-| model   | default data | networks          | loss            | extras                          |
-|---------|--------------|-------------------|-----------------|---------------------------------|
-| gan     | ring         | MLP               | non-saturating  |                                 |
-| dcgan   | mnist        | DCGAN             | non-saturating  |                                 |
-| cgan    | mnist        | conditional DCGAN | non-saturating  | projection D                    |
-| wgan-gp | ring         | MLP / DCGAN critic| WGAN            | penalty 10, n_critic 5, no BN   |
-| lsgan   | mnist        | DCGAN             | least squares   |                                 |
-| hinge   | mnist        | DCGAN             | hinge           | spectral norm in D              |
+| model   | default data | networks          | loss            | extras                                   |
+|---------|--------------|-------------------|-----------------|------------------------------------------|
+| gan     | ring         | MLP               | non-saturating  |                                          |
+| dcgan   | mnist        | DCGAN             | non-saturating  |                                          |
+| cgan    | mnist        | conditional DCGAN | non-saturating  | projection D                             |
+| wgan-gp | ring         | MLP / DCGAN critic| WGAN            | penalty 10, n_critic 5, no BN in D,      |
+|         |              |                   |                 | EMA of G, lr decayed to 0, latent 8 (toy)|
+| lsgan   | mnist        | DCGAN             | least squares   |                                          |
+| hinge   | mnist        | DCGAN             | hinge           | spectral norm in D                       |
 
 Toy data (ring, grid, spirals, gaussian1d) gets MLPs; images (mnist, digits8, shapes) get
 DCGANs sized to the image.
