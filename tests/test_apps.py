@@ -201,6 +201,45 @@ def test_unet_and_patchgan_shapes():
         UNet(1, 1, 8)(x)
 
 
+@pytest.mark.parametrize("dilations, sees_corner", [((1,), False), ((1, 2, 4), True)])
+def test_unet_dilated_middle_sees_the_far_corner(dilations, sees_corner):
+    # the inpainter's half-image holes need context from ~14 pixels away
+    mg.manual_seed(0)
+    G = UNet(2, 1, 8, dilations=dilations).eval()       # eval: no batch statistics mixing
+    x = np.random.default_rng(0).normal(size=(1, 2, 28, 28)).astype(np.float32)
+    moved = x.copy()
+    moved[0, :, 27, 27] += 1.0
+    with mg.no_grad():
+        y0, y1 = G(mg.tensor(x)).numpy(), G(mg.tensor(moved)).numpy()
+    changed = np.abs(y1 - y0)[0, 0, :14, :14] > 1e-6      # the opposite quarter of the image
+    assert changed.any() == sees_corner
+
+
+def test_context_encoder_step_without_l2_is_the_pix2pix_step():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (4, 1, 28, 28)).astype(np.float32)
+    mask = make_masks("mixed", 4, rng)
+    g_in, target, m = mg.tensor(inpainting.context_input(x, mask)), mg.tensor(x), mg.tensor(mask)
+    loss = mg.gan.get_loss("nonsaturating")
+    nets = []
+    for _ in range(2):
+        mg.manual_seed(0)
+        G, D = inpainting.build(dict(inpainting.DEFAULTS, base=8))
+        nets.append((G, D, mg.optim.Adam(G.parameters(), lr=1e-3), mg.optim.Adam(D.parameters(), lr=1e-3)))
+    a = pix2pix.paired_gan_step(*nets[0], g_in, target, m, loss, 100.0, mask=m)
+    b = inpainting.context_encoder_step(*nets[1], g_in, target, m, loss, 100.0, 0.0)
+    assert a["l1"] == pytest.approx(b["l1"]) and a["loss_d"] == pytest.approx(b["loss_d"])
+    for p, q in zip(nets[0][0].parameters(), nets[1][0].parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_masked_l2_counts_the_hole_only():
+    out = mg.tensor(np.array([[[[1.0, 3.0], [5.0, -2.0]]]], np.float32))
+    target = mg.zeros(1, 1, 2, 2)
+    mask = mg.tensor(np.array([[[[1.0, 0.0], [1.0, 0.0]]]], np.float32))
+    assert inpainting.masked_l2(out, target, mask).item() == pytest.approx((1 + 25) / 2)
+
+
 def test_bold_grows_strokes():
     x = -np.ones((1, 1, 5, 5), np.float32)
     x[0, 0, 2, 2] = 1
@@ -282,6 +321,27 @@ def test_latent_inpaint_keeps_known_pixels_and_lowers_the_fit():
     fit0 = ((generated - images) ** 2)[known].mean()
     fit1 = ((generated2 - images) ** 2)[known].mean()
     assert fit1 < fit0
+
+
+def test_latent_screening_keeps_the_best_fitting_draws():
+    mg.manual_seed(0)
+    G = mg.gan.DCGANGenerator(8, 1, 28, base=8).eval()
+    images = np.clip(np.random.default_rng(0).normal(0, 0.5, (3, 1, 28, 28)), -1, 1).astype(np.float32)
+    mask = masks.center_mask(3)
+    mg.manual_seed(1)
+    kept = inpainting._screen_latents(G, images, mask, keep=2, candidates=16, batch_size=20)
+    mg.manual_seed(1)
+    drawn = mg.randn(3 * 16, 8).numpy().reshape(3, 16, 8)      # the same draws
+
+    def fit(z, image):                                          # squared error on known pixels
+        with mg.no_grad():
+            out = G(mg.tensor(z)).numpy()
+        return (((out - image) ** 2) * (1 - mask[0])).sum((1, 2, 3))
+
+    assert kept.shape == (3 * 2, 8)
+    for i in range(3):
+        best = np.sort(fit(drawn[i], images[i]))[:2]
+        np.testing.assert_allclose(np.sort(fit(kept[2 * i:2 * i + 2], images[i])), best, rtol=1e-5)
 
 
 def test_cyclegan_quick_run_and_cli(tmp_path):

@@ -1,11 +1,17 @@
 """Inpainting: fill in the missing part of a digit, two ways, against two plain baselines.
 
 1. Context encoder (Pathak et al. 2016), here with pix2pix's networks: a U-Net G sees the
-   masked image and the mask, (N, 2, 28, 28), and paints the hole. Its loss is L1 on the
-   hole only (the known pixels are given, not predicted) plus an adversarial term from a
-   PatchGAN that judges the composite "known pixels + G's hole" next to the mask:
+   masked image and the mask, (N, 2, 28, 28), and paints the hole. Its loss is L1 + L2 on
+   the hole only (the known pixels are given, not predicted) plus an adversarial term
+   from a PatchGAN that judges the composite "known pixels + G's hole" next to the mask:
 
-       loss_G = adversarial(D(mask, composite)) + l1_weight * |G - x|_1 on the hole
+       loss_G = adversarial(D(mask, composite)) + l1_weight * |G - x|_1 + l2_weight * |G - x|^2
+                                                  (both means over the hole)
+
+   The U-Net's bottleneck gets dilated 3x3 convs (dilations 1, 2, 4). Without them an
+   output pixel sees about 11 pixels each way, and the outer rows of a missing half are
+   14 rows from the nearest known pixel: G would paint them blind. (Pathak et al. use a
+   fully connected bottleneck for the same reason; Iizuka et al. 2017, dilated convs.)
 
 2. Latent optimisation (Yeh et al. 2017): take a DCGAN generator trained on whole digits
    and search its latent space for the z whose image agrees with the known pixels:
@@ -13,8 +19,11 @@
        z* = argmin_z  sum_known (G(z) - x)^2 / #known  +  prior_weight * |z|^2 / dim
 
    The prior term (the Gaussian's -log p(z), up to constants) keeps z where G was trained,
-   so G(z*) stays a digit; a few random restarts, keeping the best fit, avoid bad minima.
-   The completion is G(z*) on the hole, the original everywhere else.
+   so G(z*) stays a digit; a few restarts, keeping the best fit, avoid bad minima. The
+   restarts start from the best fits among `candidates` random z (forward passes only):
+   gradient steps refine a digit that is roughly right, they rarely turn a 1 into an 8.
+   The completion is G(z*) on the hole, the original everywhere else. It can only be as
+   good as G: a DCGAN trained 2000 steps gave 8.7 dB hole PSNR, 8000 steps 9.6 dB.
 
 Baselines: mean fill (the hole takes the training set's mean image) and nearest
 neighbour (the hole is copied from the training digit closest on the known pixels).
@@ -29,31 +38,84 @@ from .. import optim
 from .. import random as mg_random
 from ..creation import randn, tensor
 from ..data import mnist_5k
-from ..gan import DCGANDiscriminator, DCGANGenerator, Trainer, dcgan_init, get_loss
+from ..gan import DCGANDiscriminator, DCGANGenerator, Trainer, dcgan_init, get_loss, grad_norm
 from ..gan.training import _EpochSampler
 from ..grad_mode import no_grad
 from ..ops import cat
 from .image_metrics import psnr, ssim, to_unit
+from .losses import masked_l1
 from .masks import MASK_KINDS, apply_mask, composite, make_masks
 from .patchgan import PatchDiscriminator
-from .pix2pix import l1_step, paired_gan_step  # noqa: F401  (l1_step: for lessons)
+from .pix2pix import l1_step  # noqa: F401  (for lessons)
 from .run_folder import RunFolder, read_config
 from .unet import UNet
 
 __all__ = ["DEFAULTS", "build", "complete", "train", "train_dcgan", "latent_inpaint",
-           "mean_fill", "nearest_neighbour_fill", "evaluate", "context_input"]
+           "mean_fill", "nearest_neighbour_fill", "evaluate", "context_input", "context_encoder_step"]
 
+# Measured with these defaults (`minigan train inpaint --out RUN --quiet`, `minigan eval RUN`;
+# 200 held-out digits, mean over the three mask kinds, hole L1 / PSNR dB / SSIM; 2-core CPU
+# shared with other jobs, load average 2-3): train 420 s (context encoder ~100 s, DCGAN the
+# rest), eval 91 s.
+#   mean fill             0.513 /  9.65 / 0.30
+#   nearest neighbour     0.314 / 10.04 / 0.59
+#   context encoder       0.241 / 11.74 / 0.67   (base 16, no dilations, L1 only: 0.289 / 10.26 / 0.58;
+#                                                  base 32: 10.43 dB, + dilations: 11.30, + L2: 11.73)
+#   latent optimisation   0.331 /  9.63 / 0.56   (DCGAN 2000 steps, no screening: 0.388 / 8.74 / 0.47;
+#                                                  6000 steps: 9.41 dB; + 512 candidates: +0.2 dB)
+# Latent optimisation paints a sharp, plausible digit; where it guesses wrong, PSNR punishes
+# it as much as the blurry mean fill, so it only ties mean fill on PSNR (and loses to NN).
 DEFAULTS = dict(model="inpaint", steps=2500, batch_size=16, lr_g=5e-4, lr_d=2e-4,
-                betas=(0.5, 0.999), base=16, l1_weight=100.0, loss="nonsaturating",
+                betas=(0.5, 0.999), base=32, dilations=(1, 2, 4), l1_weight=100.0,
+                l2_weight=100.0, loss="nonsaturating",
                 mask="mixed", seed=0, sample_every=200, checkpoint_every=500,
-                dcgan_run=None, dcgan_steps=2000, dcgan_batch_size=64, dcgan_base=32,
-                latent_dim=32, latent_steps=200, latent_lr=0.05, prior_weight=0.01, restarts=3)
+                dcgan_run=None, dcgan_steps=8000, dcgan_batch_size=64, dcgan_base=32,
+                latent_dim=32, latent_steps=200, latent_lr=0.05, prior_weight=0.01, restarts=3,
+                candidates=512)
 
 
 # --- the context encoder ---
 def build(cfg):
     """(G, D): G (masked image, mask) -> image; D (mask, image) -> patch logits."""
-    return UNet(2, 1, cfg["base"]), PatchDiscriminator(2, cfg["base"])
+    return (UNet(2, 1, cfg["base"], dilations=tuple(cfg.get("dilations", (1,)))),
+            PatchDiscriminator(2, cfg["base"]))
+
+
+def masked_l2(output, target, mask):
+    """Mean squared error over the pixels where mask == 1."""
+    return (((output - target) ** 2) * mask).sum() / mask.sum()
+
+
+def context_encoder_step(G, D, opt_g, opt_d, g_input, target, mask, loss, l1_weight, l2_weight):
+    """One D and one G update (pix2pix's paired_gan_step, with L1 + L2 on the hole).
+
+    D sees (mask, image): the real digit, or the composite of known pixels and G's hole.
+    L2 is what PSNR measures (it pays for the mean of the possible strokes); L1 pays for
+    their median, which keeps strokes sharper (SSIM). Both together measured best on all
+    three metrics.
+    """
+    out = G(g_input)                                        # (N, 1, H, W)
+    fake = composite(out, target, mask)                     # known pixels given, hole from G
+    real_logits = D(cat([mask, target], 1))                 # (N, 1, H/4, W/4)
+    fake_logits = D(cat([mask, fake.detach()], 1))          # detached: no gradient to G
+    loss_d = loss.d_loss(real_logits, fake_logits)
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    D.requires_grad_(False)                                 # G's step must not move D
+    try:
+        adv = loss.g_loss(D(cat([mask, fake], 1)))
+        l1, l2 = masked_l1(out, target, mask), masked_l2(out, target, mask)
+        loss_g = adv + l1_weight * l1 + l2_weight * l2
+        opt_g.zero_grad()
+        loss_g.backward()
+    finally:
+        D.requires_grad_(True)
+    opt_g.step()
+    return {"loss_d": loss_d.item(), "loss_g": adv.item(), "l1": l1.item(), "l2": l2.item(),
+            "d_real": float(1 / (1 + np.exp(-real_logits.detach().numpy().mean()))),
+            "d_fake": float(1 / (1 + np.exp(-fake_logits.detach().numpy().mean()))),
+            "grad_norm_g": grad_norm(G.parameters())}
 
 
 def context_input(images, mask):
@@ -111,7 +173,8 @@ def train(cfg, run_dir=None, resume=False, progress=False, log_every=None):
         mask = make_masks(cfg["mask"], len(x), np.random.default_rng([cfg["seed"], step]))
         g_in, target, m = tensor(context_input(x, mask)), tensor(x), tensor(mask)
         row = {"step": step}
-        row.update(paired_gan_step(G, D, opt_g, opt_d, g_in, target, m, loss, cfg["l1_weight"], mask=m))
+        row.update(context_encoder_step(G, D, opt_g, opt_d, g_in, target, m, loss,
+                                        cfg["l1_weight"], cfg["l2_weight"]))
         row["time"] = time.perf_counter() - t0
         folder.monitor.record(row)
         step += 1
@@ -173,13 +236,19 @@ def load_dcgan(cfg, run_dir):
 
 
 def latent_inpaint(G, images, mask, steps=200, lr=0.05, prior_weight=0.01, restarts=3,
-                   seed=0, batch_size=512):
-    """Latent optimisation: (completion, G(z*)) for images (N, 1, H, W) with holes `mask`."""
+                   candidates=None, seed=0, batch_size=512):
+    """Latent optimisation: (completion, G(z*)) for images (N, 1, H, W) with holes `mask`.
+
+    Each image gets `restarts` starting points z; with `candidates` = K, they are the
+    `restarts` best fits among K random draws (cheap: forward passes only), so the
+    gradient steps start near the right digit instead of at a random one.
+    """
     G.eval()
     G.requires_grad_(False)                       # only z is optimised
     saved = mg_random.get_rng_state()
     mg_random.manual_seed(seed)
     try:
+        starts = _screen_latents(G, images, mask, restarts, candidates or restarts, batch_size)
         known_all = np.repeat(1 - mask, restarts, 0)                 # (N*R, 1, H, W)
         target_all = np.repeat(images, restarts, 0)
         best_fit, best_img = [], []
@@ -187,7 +256,7 @@ def latent_inpaint(G, images, mask, steps=200, lr=0.05, prior_weight=0.01, resta
             known = tensor(known_all[start:start + batch_size])
             target = tensor(target_all[start:start + batch_size])
             count = known.sum((1, 2, 3))                              # (B,) known pixels
-            z = randn(len(known), G.latent_dim, requires_grad=True)
+            z = tensor(starts[start:start + batch_size], requires_grad=True)    # (B, latent)
             opt = optim.Adam([z], lr=lr)
             for _ in range(steps):
                 fit = (((G(z) - target) ** 2) * known).sum((1, 2, 3)) / count      # (B,)
@@ -208,6 +277,24 @@ def latent_inpaint(G, images, mask, steps=200, lr=0.05, prior_weight=0.01, resta
         G.requires_grad_(True)
         mg_random.set_rng_state(saved)
     return composite(chosen, images, mask), chosen
+
+
+@no_grad()
+def _screen_latents(G, images, mask, keep, candidates, batch_size):
+    """(N*keep, latent): per image, the `keep` of `candidates` random z that fit best."""
+    n = len(images)
+    z = randn(n * candidates, G.latent_dim).numpy().reshape(n, candidates, -1)   # (N, K, latent)
+    if candidates == keep:
+        return z.reshape(n * keep, -1)
+    per = max(batch_size // candidates, 1)                            # images per forward pass
+    best = []
+    for i in range(0, n, per):
+        zs = z[i:i + per]                                             # (b, K, latent)
+        out = G(tensor(zs.reshape(-1, zs.shape[2]))).numpy()          # (b*K, 1, H, W)
+        out = out.reshape(len(zs), candidates, *images.shape[1:])     # (b, K, 1, H, W)
+        fit = (((out - images[i:i + per, None]) ** 2) * (1 - mask[i:i + per, None])).sum((2, 3, 4))
+        best.append(np.take_along_axis(zs, np.argsort(fit, 1)[:, :keep, None], 1))  # (b, keep, latent)
+    return np.concatenate(best).reshape(n * keep, -1)
 
 
 # --- baselines ---
@@ -246,7 +333,7 @@ def evaluate(run_dir=None, models=None, n=200, seed=0, figure=None, cfg=None):
     """
     cfg = dict(DEFAULTS, **(cfg or {}))
     if models is None:
-        cfg = dict(DEFAULTS, **read_config(run_dir))
+        cfg = {**DEFAULTS, "dilations": (1,), **read_config(run_dir)}   # (1,): runs saved before dilations
         G, _ = build(cfg)
         G.load_state_dict(RunFolder(run_dir, resume=True).load_checkpoint(restore_rng=False)["G"])
         models = (G, load_dcgan(cfg, run_dir))
@@ -263,7 +350,7 @@ def evaluate(run_dir=None, models=None, n=200, seed=0, figure=None, cfg=None):
         if G_dcgan is not None:
             methods["latent optimisation"] = latent_inpaint(
                 G_dcgan, images, mask, cfg["latent_steps"], cfg["latent_lr"], cfg["prior_weight"],
-                cfg["restarts"], seed=seed)[0]
+                cfg["restarts"], cfg.get("candidates"), seed=seed)[0]
         result[kind] = {name: hole_scores(out, images, mask) for name, out in methods.items()}
         shown[kind] = (apply_mask(images[:5], mask[:5]), {k: v[:5] for k, v in methods.items()}, images[:5])
     result["mean over masks"] = {name: {metric: float(np.mean([result[k][name][metric] for k in MASK_KINDS]))

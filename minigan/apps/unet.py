@@ -22,7 +22,7 @@ __all__ = ["UNet"]
 
 
 class UNet(nn.Module):
-    def __init__(self, in_channels=1, out_channels=1, base=16, norm="batch"):
+    def __init__(self, in_channels=1, out_channels=1, base=16, norm="batch", dilations=(1,)):
         super().__init__()
         if norm not in ("batch", "instance"):
             raise ValueError(f"norm must be 'batch' or 'instance', got {norm!r}")
@@ -30,7 +30,9 @@ class UNet(nn.Module):
         b = base
         self.enc1 = nn.Sequential(nn.Conv2d(in_channels, b, 4, 2, 1), nn.LeakyReLU(0.2))
         self.enc2 = nn.Sequential(nn.Conv2d(b, 2 * b, 4, 2, 1), Norm(2 * b), nn.LeakyReLU(0.2))
-        self.middle = nn.Sequential(nn.Conv2d(2 * b, 2 * b, 3, 1, 1), Norm(2 * b), nn.ReLU())
+        # one 3x3 conv per dilation; (1, 2, 4) lets every cell of the 7x7 map see all of it
+        self.middle = nn.Sequential(*[layer for d in dilations for layer in
+                                      (nn.Conv2d(2 * b, 2 * b, 3, 1, d, dilation=d), Norm(2 * b), nn.ReLU())])
         self.dec2 = nn.Sequential(nn.ConvTranspose2d(4 * b, b, 4, 2, 1), Norm(b), nn.ReLU())
         self.dec1 = nn.Sequential(nn.ConvTranspose2d(2 * b, 8, 4, 2, 1), nn.ReLU())
         self.out = nn.Sequential(nn.Conv2d(8 + in_channels, out_channels, 3, 1, 1), nn.Tanh())
