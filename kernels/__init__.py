@@ -55,10 +55,12 @@ CUDA_SOURCES = {**_im2col.CUDA_SOURCES, **adam.CUDA_SOURCES, **activation.CUDA_S
 #   col2im: Numba 4.8 ms vs 8.0 ms.
 #   matmul: BLAS (np.matmul) 2.6-3.4 ms vs Numba 7-11 ms for (512,1024)@(1024,512); the
 #     Numba loop is a lesson exhibit.
-#   adam_update: the NumPy reference: 2.1 ms vs 3.3 ms for the serial Numba loop on 1M
-#     float32 params (the loop does not vectorise with fastmath off); a parallel loop was
-#     worse still inside the DCGAN step (1-40 ms), stalled behind OpenBLAS's threads.
-#     The Numba version stays, tested against the reference, as an exhibit.
+#   adam_update: the NumPy reference. On 1M float32 params one VM measured 2.1 ms for it vs
+#     3.3 ms for the serial Numba loop, another VM the reverse (3.4 vs 2.2 ms; and 0.22 vs
+#     0.29 ms on 131K params); inside the DCGAN step the two are level (median 106.4 vs
+#     104.9 ms per iteration, alternating, 40 each). A parallel loop was worse still there
+#     (1-40 ms), stalled behind OpenBLAS's threads. The Numba version stays, tested against
+#     the reference.
 #   leaky_relu / leaky_relu_grad: one Numba pass, 0.09 / 0.12 ms vs 0.22 ms for
 #     np.maximum(x, a*x) and 3.9 ms for gy * where(x > 0, 1, a), on (64, 64, 14, 14) float32.
 #   batch_norm_forward / backward: two Numba passes each: 0.60 / 0.95 ms vs 2.1 / 2.0 ms
