@@ -305,7 +305,7 @@ def test_inpaint_quick_run_and_eval(tmp_path):
     result = inpainting.evaluate(str(run), n=6)
     for kind in ("center", "squares", "half"):
         assert set(result[kind]) == {"mean fill", "nearest neighbour", "context encoder",
-                                     "latent optimisation"}
+                                     "latent optimisation", "latent opt., averaged"}
     assert (run / "plots" / "inpainting.png").exists()
 
 
@@ -321,6 +321,17 @@ def test_latent_inpaint_keeps_known_pixels_and_lowers_the_fit():
     fit0 = ((generated - images) ** 2)[known].mean()
     fit1 = ((generated2 - images) ** 2)[known].mean()
     assert fit1 < fit0
+
+
+def test_combine_restarts_best_fit_or_mean():
+    fit = np.array([[0.3, 0.1, 0.2], [0.5, 0.9, 0.4]])                  # (N=2, R=3)
+    generated = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 1, 2, 2)
+    best = inpainting.combine_restarts(fit, generated, "best")
+    np.testing.assert_array_equal(best, generated[[0, 1], [1, 2]])       # argmin per image
+    mean = inpainting.combine_restarts(fit, generated, "mean")
+    np.testing.assert_allclose(mean[1], (generated[1, 0] + generated[1, 1] + generated[1, 2]) / 3)
+    with pytest.raises(ValueError, match="combine must be 'best' or 'mean', got 'median'"):
+        inpainting.combine_restarts(fit, generated, "median")
 
 
 def test_latent_screening_keeps_the_best_fitting_draws():
