@@ -8,7 +8,7 @@ import pytest
 
 import minigan as mg
 from minigan.apps import (cycle_loss, identity_loss, image_metrics, l1, make_masks,
-                          masked_l1, masks, psnr, ssim, ssim_map)
+                          masked_l1, masked_l2, masks, psnr, ssim, ssim_map)
 from minigan.apps import cyclegan, inpainting, pix2pix
 from minigan.apps.unet import UNet
 from minigan.apps.patchgan import PatchDiscriminator
@@ -215,7 +215,7 @@ def test_unet_dilated_middle_sees_the_far_corner(dilations, sees_corner):
     assert changed.any() == sees_corner
 
 
-def test_context_encoder_step_without_l2_is_the_pix2pix_step():
+def test_context_encoder_step_adds_l2_on_the_hole_to_the_pix2pix_step():
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (4, 1, 28, 28)).astype(np.float32)
     mask = make_masks("mixed", 4, rng)
@@ -226,18 +226,27 @@ def test_context_encoder_step_without_l2_is_the_pix2pix_step():
         mg.manual_seed(0)
         G, D = inpainting.build(dict(inpainting.DEFAULTS, base=8))
         nets.append((G, D, mg.optim.Adam(G.parameters(), lr=1e-3), mg.optim.Adam(D.parameters(), lr=1e-3)))
+    with mg.no_grad():
+        expected_l2 = masked_l2(nets[1][0](g_in), target, m).item()     # before the update
     a = pix2pix.paired_gan_step(*nets[0], g_in, target, m, loss, 100.0, mask=m)
-    b = inpainting.context_encoder_step(*nets[1], g_in, target, m, loss, 100.0, 0.0)
-    assert a["l1"] == pytest.approx(b["l1"]) and a["loss_d"] == pytest.approx(b["loss_d"])
-    for p, q in zip(nets[0][0].parameters(), nets[1][0].parameters()):
-        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6, atol=1e-7)
+    b = inpainting.context_encoder_step(*nets[1], g_in, target, m, loss, 100.0, 100.0)
+    assert "l2" not in a and b["l2"] == pytest.approx(expected_l2)
+    # the D steps saw the same images; the G steps differ by the L2 term only
+    assert a["loss_d"] == pytest.approx(b["loss_d"]) and a["l1"] == pytest.approx(b["l1"])
+    moved = [np.abs(p.detach().numpy() - q.detach().numpy()).max()
+             for p, q in zip(nets[0][0].parameters(), nets[1][0].parameters())]
+    assert max(moved) > 1e-6
+    for p, q in zip(nets[0][1].parameters(), nets[1][1].parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_masked_l2_counts_the_hole_only():
     out = mg.tensor(np.array([[[[1.0, 3.0], [5.0, -2.0]]]], np.float32))
     target = mg.zeros(1, 1, 2, 2)
     mask = mg.tensor(np.array([[[[1.0, 0.0], [1.0, 0.0]]]], np.float32))
-    assert inpainting.masked_l2(out, target, mask).item() == pytest.approx((1 + 25) / 2)
+    assert masked_l2(out, target, mask).item() == pytest.approx((1 + 25) / 2)
+    with pytest.raises(ValueError, match="masked_l2: the mask is empty"):
+        masked_l2(out, target, mg.zeros(1, 1, 2, 2))
 
 
 def test_bold_grows_strokes():

@@ -11,7 +11,7 @@ classifiers, from the masks and noise of `masks.py`. On the command line:
 """
 from . import cyclegan, image_metrics, inpainting, losses, masks, pix2pix  # noqa: F401
 from .image_metrics import psnr, ssim, ssim_map, to_unit  # noqa: F401
-from .losses import cycle_loss, identity_loss, l1, masked_l1  # noqa: F401
+from .losses import cycle_loss, identity_loss, l1, masked_l1, masked_l2  # noqa: F401
 from .masks import (add_noise, apply_mask, center_mask, composite, gaussian_noise,  # noqa: F401
                     half_mask, make_masks, random_squares_mask, salt_and_pepper)
 from .patchgan import PatchDiscriminator  # noqa: F401

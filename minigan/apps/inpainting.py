@@ -40,15 +40,13 @@ from .. import optim
 from .. import random as mg_random
 from ..creation import randn, tensor
 from ..data import mnist_5k
-from ..gan import DCGANDiscriminator, DCGANGenerator, Trainer, dcgan_init, get_loss, grad_norm
+from ..gan import DCGANDiscriminator, DCGANGenerator, Trainer, dcgan_init, get_loss
 from ..gan.training import _EpochSampler
 from ..grad_mode import no_grad
-from ..ops import cat
 from .image_metrics import psnr, ssim, to_unit
-from .losses import masked_l1
 from .masks import MASK_KINDS, apply_mask, composite, make_masks
 from .patchgan import PatchDiscriminator
-from .pix2pix import l1_step  # noqa: F401  (for lessons)
+from .pix2pix import l1_step, paired_gan_step  # noqa: F401  (l1_step: for lessons)
 from .run_folder import RunFolder, read_config
 from .unet import UNet
 
@@ -87,41 +85,17 @@ def build(cfg):
             PatchDiscriminator(2, cfg["base"]))
 
 
-def masked_l2(output, target, mask):
-    """Mean squared error over the pixels where mask == 1."""
-    return (((output - target) ** 2) * mask).sum() / mask.sum()
-
-
 def context_encoder_step(G, D, opt_g, opt_d, g_input, target, mask, loss, l1_weight, l2_weight):
-    """One D and one G update (pix2pix's paired_gan_step, with L1 + L2 on the hole).
+    """One D and one G update: pix2pix's step, with the mask as D's condition and L1 + L2
+    on the hole.
 
     D sees (mask, image): the real digit, or the composite of known pixels and G's hole.
     L2 is what PSNR measures (it pays for the mean of the possible strokes); L1 pays for
     their median, which keeps strokes sharper (SSIM). Both together measured best on all
     three metrics.
     """
-    out = G(g_input)                                        # (N, 1, H, W)
-    fake = composite(out, target, mask)                     # known pixels given, hole from G
-    real_logits = D(cat([mask, target], 1))                 # (N, 1, H/4, W/4)
-    fake_logits = D(cat([mask, fake.detach()], 1))          # detached: no gradient to G
-    loss_d = loss.d_loss(real_logits, fake_logits)
-    opt_d.zero_grad()
-    loss_d.backward()
-    opt_d.step()
-    D.requires_grad_(False)                                 # G's step must not move D
-    try:
-        adv = loss.g_loss(D(cat([mask, fake], 1)))
-        l1, l2 = masked_l1(out, target, mask), masked_l2(out, target, mask)
-        loss_g = adv + l1_weight * l1 + l2_weight * l2
-        opt_g.zero_grad()
-        loss_g.backward()
-    finally:
-        D.requires_grad_(True)
-    opt_g.step()
-    return {"loss_d": loss_d.item(), "loss_g": adv.item(), "l1": l1.item(), "l2": l2.item(),
-            "d_real": float(1 / (1 + np.exp(-real_logits.detach().numpy().mean()))),
-            "d_fake": float(1 / (1 + np.exp(-fake_logits.detach().numpy().mean()))),
-            "grad_norm_g": grad_norm(G.parameters())}
+    return paired_gan_step(G, D, opt_g, opt_d, g_input, target, mask, loss, l1_weight,
+                           mask=mask, l2_weight=l2_weight)
 
 
 def context_input(images, mask):

@@ -2,6 +2,7 @@
 
     masked_l1(output, target, mask)      L1 on the hole only (the context encoder):
                                          sum |output - target| * mask / sum mask
+    masked_l2(output, target, mask)      the same with squared errors
     l1(output, target)                   L1 on every pixel (pix2pix)
     cycle_loss(a, G_BA(G_AB(a)))         CycleGAN: A -> B -> A must come back to a
     identity_loss(b, G_AB(b))            CycleGAN: a B image given to G_AB should stay put
@@ -10,7 +11,7 @@ All are means over pixels (and the batch), Tensors in, a 0-d Tensor out.
 """
 from ..nn import functional as F
 
-__all__ = ["masked_l1", "l1", "cycle_loss", "identity_loss"]
+__all__ = ["masked_l1", "masked_l2", "l1", "cycle_loss", "identity_loss"]
 
 
 def masked_l1(output, target, mask):
@@ -19,6 +20,14 @@ def masked_l1(output, target, mask):
     if float(total.item()) == 0:
         raise ValueError("masked_l1: the mask is empty")
     return ((output - target).abs() * mask).sum() / total
+
+
+def masked_l2(output, target, mask):
+    """Mean squared error over the pixels where mask == 1."""
+    total = mask.sum()
+    if float(total.item()) == 0:
+        raise ValueError("masked_l2: the mask is empty")
+    return (((output - target) ** 2) * mask).sum() / total
 
 
 def l1(output, target):

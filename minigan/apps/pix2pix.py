@@ -28,7 +28,7 @@ from ..gan.training import _EpochSampler
 from ..grad_mode import no_grad
 from ..ops import cat
 from .image_metrics import psnr, ssim, to_unit
-from .losses import l1, masked_l1
+from .losses import l1, masked_l1, masked_l2
 from .masks import NOISE_KINDS, add_noise, composite
 from .patchgan import PatchDiscriminator
 from .run_folder import RunFolder, read_config
@@ -42,7 +42,8 @@ DEFAULTS = dict(model="pix2pix", steps=1500, batch_size=16, lr_g=5e-4, lr_d=5e-4
 
 
 # --- one step of a conditional image-to-image GAN (pix2pix; the inpainter reuses it) ---
-def paired_gan_step(G, D, opt_g, opt_d, g_input, target, condition, loss, l1_weight, mask=None):
+def paired_gan_step(G, D, opt_g, opt_d, g_input, target, condition, loss, l1_weight, mask=None,
+                    l2_weight=0.0):
     """One D update and one G update. Returns the monitor's row.
 
     g_input:   what G sees, (N, Cin, H, W)
@@ -50,6 +51,7 @@ def paired_gan_step(G, D, opt_g, opt_d, g_input, target, condition, loss, l1_wei
     condition: what D sees next to the image, (N, Cc, H, W)
     mask:      None (pix2pix: L1 on all pixels), or the hole (inpainting: D judges the
                composite of known pixels and G's hole, and L1 counts the hole only)
+    l2_weight: an L2 term on the hole as well (the context encoder; needs `mask`)
     """
     out = G(g_input)                                        # (N, 1, H, W)
     fake = out if mask is None else composite(out, target, mask)
@@ -66,15 +68,21 @@ def paired_gan_step(G, D, opt_g, opt_d, g_input, target, condition, loss, l1_wei
         adv = loss.g_loss(D(cat([condition, fake], 1)))
         rec = l1(out, target) if mask is None else masked_l1(out, target, mask)
         loss_g = adv + l1_weight * rec
+        if l2_weight:
+            l2 = masked_l2(out, target, mask)
+            loss_g = loss_g + l2_weight * l2
         opt_g.zero_grad()
         loss_g.backward()
     finally:
         D.requires_grad_(True)
     opt_g.step()
-    return {"loss_d": loss_d.item(), "loss_g": adv.item(), "l1": rec.item(),
-            "d_real": float(1 / (1 + np.exp(-real_logits.detach().numpy().mean()))),
-            "d_fake": float(1 / (1 + np.exp(-fake_logits.detach().numpy().mean()))),
-            "grad_norm_g": grad_norm(G.parameters())}
+    row = {"loss_d": loss_d.item(), "loss_g": adv.item(), "l1": rec.item(),
+           "d_real": float(1 / (1 + np.exp(-real_logits.detach().numpy().mean()))),
+           "d_fake": float(1 / (1 + np.exp(-fake_logits.detach().numpy().mean()))),
+           "grad_norm_g": grad_norm(G.parameters())}
+    if l2_weight:
+        row["l2"] = l2.item()
+    return row
 
 
 def l1_step(G, opt, g_input, target, mask=None):
