@@ -28,8 +28,7 @@ from .. import nn, optim
 from .. import random as mg_random
 from ..creation import tensor
 from ..data import mnist_5k
-from ..gan import get_loss, grad_norm
-from ..gan.training import _EpochSampler
+from ..gan import EpochSampler, get_loss, grad_norm
 from ..grad_mode import no_grad
 from .losses import cycle_loss, identity_loss
 from .patchgan import PatchDiscriminator
@@ -124,8 +123,8 @@ def train(cfg, run_dir=None, resume=False, progress=False, log_every=None):
     betas = tuple(cfg["betas"])
     opt_g = optim.Adam(list(G_AB.parameters()) + list(G_BA.parameters()), lr=cfg["lr_g"], betas=betas)
     opt_d = optim.Adam(list(D_A.parameters()) + list(D_B.parameters()), lr=cfg["lr_d"], betas=betas)
-    sampler_a = _EpochSampler(len(A), cfg["batch_size"])
-    sampler_b = _EpochSampler(len(B), cfg["batch_size"])      # independent orders: unpaired
+    sampler_a = EpochSampler(len(A), cfg["batch_size"])
+    sampler_b = EpochSampler(len(B), cfg["batch_size"])      # independent orders: unpaired
     folder = RunFolder(run_dir, cfg, resume)
     parts = {"G_AB": G_AB, "G_BA": G_BA, "D_A": D_A, "D_B": D_B, "opt_g": opt_g, "opt_d": opt_d,
              "sampler_a": sampler_a, "sampler_b": sampler_b}

@@ -40,8 +40,7 @@ from .. import optim
 from .. import random as mg_random
 from ..creation import randn, tensor
 from ..data import mnist_5k
-from ..gan import DCGANDiscriminator, DCGANGenerator, Trainer, dcgan_init, get_loss
-from ..gan.training import _EpochSampler
+from ..gan import DCGANDiscriminator, DCGANGenerator, EpochSampler, Trainer, dcgan_init, get_loss
 from ..grad_mode import no_grad
 from .image_metrics import psnr, ssim, to_unit
 from .masks import MASK_KINDS, apply_mask, composite, make_masks
@@ -124,7 +123,7 @@ def train(cfg, run_dir=None, resume=False, progress=False, log_every=None):
     G, D = build(cfg)
     opt_g = optim.Adam(G.parameters(), lr=cfg["lr_g"], betas=tuple(cfg["betas"]))
     opt_d = optim.Adam(D.parameters(), lr=cfg["lr_d"], betas=tuple(cfg["betas"]))
-    sampler = _EpochSampler(len(images), cfg["batch_size"])
+    sampler = EpochSampler(len(images), cfg["batch_size"])
     folder = RunFolder(run_dir, cfg, resume)
     step = 0
     if resume:

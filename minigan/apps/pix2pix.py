@@ -23,8 +23,7 @@ from .. import optim
 from .. import random as mg_random
 from ..creation import tensor
 from ..data import mnist_5k
-from ..gan import get_loss, grad_norm
-from ..gan.training import _EpochSampler
+from ..gan import EpochSampler, get_loss, grad_norm
 from ..grad_mode import no_grad
 from ..ops import cat
 from .image_metrics import psnr, ssim, to_unit
@@ -126,7 +125,7 @@ def train(cfg, run_dir=None, resume=False, progress=False, log_every=None):
     opt_g = optim.Adam(G.parameters(), lr=cfg["lr_g"], betas=tuple(cfg["betas"]))
     opt_d = optim.Adam(D.parameters(), lr=cfg["lr_d"], betas=tuple(cfg["betas"]))
     opt_l1 = optim.Adam(G_l1.parameters(), lr=cfg["lr_g"], betas=tuple(cfg["betas"]))
-    sampler = _EpochSampler(len(clean), cfg["batch_size"])
+    sampler = EpochSampler(len(clean), cfg["batch_size"])
     folder = RunFolder(run_dir, cfg, resume)
     step = 0
     if resume:

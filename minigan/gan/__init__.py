@@ -5,4 +5,5 @@ from .models import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,  
                      ConditionalMLPDiscriminator, ConditionalMLPGenerator, DCGANDiscriminator,
                      DCGANGenerator, MLPDiscriminator, MLPGenerator, dcgan_init)
 from .monitor import Monitor  # noqa: F401
-from .training import NonFiniteError, Trainer, grad_norm, sample_latent, train_step  # noqa: F401
+from .training import (EpochSampler, NonFiniteError, Trainer, grad_norm, sample_latent,  # noqa: F401
+                       train_step)

@@ -26,7 +26,7 @@ from ..serialization import load, save
 from .losses import get_loss, gradient_penalty, r1_penalty
 from .monitor import Monitor
 
-__all__ = ["train_step", "Trainer", "grad_norm", "NonFiniteError", "sample_latent"]
+__all__ = ["train_step", "Trainer", "EpochSampler", "grad_norm", "NonFiniteError", "sample_latent"]
 
 
 class NonFiniteError(FloatingPointError):
@@ -123,7 +123,7 @@ def train_step(G, D, opt_g, opt_d, real, loss, step=0, n_critic=1, clip_value=No
     return row
 
 
-class _EpochSampler:
+class EpochSampler:
     """Shuffled batch indices, epoch after epoch, with a state that can be saved.
 
     NOTE: MNIST-5k is sorted by label, so batches must come from a fresh permutation each
@@ -189,7 +189,7 @@ class Trainer:
         self.lr_decay = lr_decay if lr_decay != "none" else None
         self.decay_steps = decay_steps
         self.base_lrs = [[g["lr"] for g in opt.param_groups] for opt in (self.opt_g, self.opt_d)]
-        self.sampler = _EpochSampler(images.shape[0], batch_size)
+        self.sampler = EpochSampler(images.shape[0], batch_size)
         self.step = 0
         self.sample_every, self.checkpoint_every = sample_every, checkpoint_every
         self.run_dir = run_dir
