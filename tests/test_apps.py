@@ -341,6 +341,9 @@ def test_combine_restarts_best_fit_or_mean():
     np.testing.assert_allclose(mean[1], (generated[1, 0] + generated[1, 1] + generated[1, 2]) / 3)
     with pytest.raises(ValueError, match="combine must be 'best' or 'mean', got 'median'"):
         inpainting.combine_restarts(fit, generated, "median")
+    with pytest.raises(ValueError, match="got 'median'"):           # before any optimisation
+        inpainting.latent_inpaint(None, generated[:, 0], np.zeros_like(generated[:, 0]),
+                                  combine="median")
 
 
 def test_latent_screening_keeps_the_best_fitting_draws():

@@ -224,6 +224,8 @@ def latent_inpaint(G, images, mask, steps=200, lr=0.05, prior_weight=0.01, resta
     combine="best" keeps the restart that fits the known pixels best (one sharp digit);
     combine="mean" averages all restarts' images (see `combine_restarts`).
     """
+    if combine not in ("best", "mean"):                 # before minutes of optimisation
+        raise ValueError(f"combine must be 'best' or 'mean', got {combine!r}")
     fit, generated = latent_fits(G, images, mask, steps, lr, prior_weight, restarts,
                                  candidates, seed, batch_size)
     chosen = combine_restarts(fit, generated, combine)
