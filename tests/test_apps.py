@@ -238,6 +238,8 @@ def test_context_encoder_step_adds_l2_on_the_hole_to_the_pix2pix_step():
     assert max(moved) > 1e-6
     for p, q in zip(nets[0][1].parameters(), nets[1][1].parameters()):
         np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+    with pytest.raises(ValueError, match="l2_weight is an L2 term on the hole; it needs a mask"):
+        pix2pix.paired_gan_step(*nets[0], g_in, target, m, loss, 100.0, l2_weight=1.0)
 
 
 def test_masked_l2_counts_the_hole_only():

@@ -52,6 +52,8 @@ def paired_gan_step(G, D, opt_g, opt_d, g_input, target, condition, loss, l1_wei
                composite of known pixels and G's hole, and L1 counts the hole only)
     l2_weight: an L2 term on the hole as well (the context encoder; needs `mask`)
     """
+    if l2_weight and mask is None:
+        raise ValueError("paired_gan_step: l2_weight is an L2 term on the hole; it needs a mask")
     out = G(g_input)                                        # (N, 1, H, W)
     fake = out if mask is None else composite(out, target, mask)
     # --- D: (condition, real) -> real, (condition, fake) -> fake ---
