@@ -3,6 +3,18 @@
 A reverse-mode autograd engine on NumPy (and CuPy) arrays with PyTorch's names, fast conv
 and matmul kernels, the layers and optimisers a GAN needs, and the GAN toolkit itself.
 """
+import importlib.util as _importlib_util
+
+# `kernels/` is installed as `minigan.kernels` (pyproject.toml maps the folder). A source
+# checkout that was never installed has no such package, and the engine's
+# `from minigan import kernels` would fail with a misleading "circular import" message.
+if _importlib_util.find_spec("minigan.kernels") is None:
+    raise ImportError(
+        "minigan.kernels is missing: this looks like a source checkout of minigan that is not "
+        f"installed ({__path__[0]}). Install it first, from the folder that holds "
+        "pyproject.toml: pip install -e .")
+
+from ._version import __version__  # noqa: E402,F401
 from ._device import (bool_ as bool, cuda_is_available, device, double, float, float32,  # noqa: F401
                       float64, int32, int64, long)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
@@ -21,7 +33,6 @@ from .serialization import load, save  # noqa: F401
 from . import nn, optim  # noqa: F401,E402  (light: numba loads on the first kernel call)
 
 clip = clamp
-__version__ = "0.1.0"
 
 
 def __getattr__(name):

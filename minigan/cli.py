@@ -42,7 +42,9 @@ def cmd_bench(args):
 
 
 def main(argv=None):
+    from minigan._version import __version__
     parser = argparse.ArgumentParser(prog="minigan", description="GANs from the ground up.")
+    parser.add_argument("--version", action="version", version=f"minigan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("info", help="versions, kernels in use, devices")
