@@ -42,7 +42,7 @@ REGISTRY = {
 # Every CUDA source the CuPy versions compile (checked with nvcc by tests/test_cuda_sources.py)
 CUDA_SOURCES = {**_im2col.CUDA_SOURCES, **adam.CUDA_SOURCES, **activation.CUDA_SOURCES}
 
-# Fastest correct CPU version per kernel, measured with `python -m minigan.bench_kernels`
+# Fastest correct CPU version per kernel, measured with `python -m minigan.bench.kernels`
 # (2-core x86 VM shared with other jobs, OpenBLAS, batch 64, DCGAN-28 layers, float32,
 # best of 20). What the measurement said:
 #   conv2d / grad_input / grad_weight: Numba im2col|col2im + one batch-wide BLAS GEMM,

@@ -32,7 +32,7 @@ from ..gan import EpochSampler, get_loss, grad_norm
 from ..grad_mode import no_grad
 from .losses import cycle_loss, identity_loss
 from .patchgan import PatchDiscriminator
-from .run_folder import RunFolder, read_config
+from ..gan.run_folder import RunFolder, read_config
 from .unet import UNet
 
 __all__ = ["DEFAULTS", "bold", "domains", "build", "cyclegan_step", "translate", "train",

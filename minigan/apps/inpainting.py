@@ -46,7 +46,7 @@ from .image_metrics import psnr, ssim, to_unit
 from .masks import MASK_KINDS, apply_mask, composite, make_masks
 from .patchgan import PatchDiscriminator
 from .pix2pix import l1_step, paired_gan_step  # noqa: F401  (l1_step: for lessons)
-from .run_folder import RunFolder, read_config
+from ..gan.run_folder import RunFolder, read_config
 from .unet import UNet
 
 __all__ = ["DEFAULTS", "build", "complete", "train", "train_dcgan", "latent_inpaint", "latent_fits",
@@ -198,7 +198,7 @@ def load_dcgan(cfg, run_dir):
     """The DCGAN generator of this inpaint run (RUN/dcgan), or of the `dcgan_run` folder."""
     from ..serialization import load
     if cfg.get("dcgan_run"):
-        from ..gan.commands import load_run
+        from ..gan.run_folder import load_run
         trainer, _, _ = load_run(cfg["dcgan_run"])
         return trainer.generator_for_sampling()
     G = DCGANGenerator(cfg["latent_dim"], 1, 28, base=cfg["dcgan_base"])

@@ -30,7 +30,7 @@ from .image_metrics import psnr, ssim, to_unit
 from .losses import l1, masked_l1, masked_l2
 from .masks import NOISE_KINDS, add_noise, composite
 from .patchgan import PatchDiscriminator
-from .run_folder import RunFolder, read_config
+from ..gan.run_folder import RunFolder, read_config
 from .unet import UNet
 
 __all__ = ["DEFAULTS", "paired_gan_step", "l1_step", "build", "train", "evaluate", "denoise"]

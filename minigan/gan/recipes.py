@@ -32,8 +32,10 @@ DCGAN on MNIST-5k (measured, seed 0, 500 samples): classifier Fréchet distance 
 from a moving average of G; at 2000 steps it measured worse than G itself (121 vs 97), the
 average still carrying the fast-changing early weights.
 """
+from .. import random as mg_random
 from ..data import digits_8x8, gaussian_1d, grid_of_gaussians, mnist_5k, ring_of_gaussians, shapes, spirals
 from . import models
+from .training import Trainer
 
 MODELS = ("gan", "dcgan", "cgan", "wgan-gp", "lsgan", "hinge")
 DATASETS = ("ring", "grid", "spirals", "gaussian1d", "mnist", "digits8", "shapes")
@@ -106,3 +108,28 @@ def build_models(model, data_name, x, num_classes=10, latent_dim=None):
     G.apply(models.dcgan_init)
     D.apply(models.dcgan_init)
     return G, D
+
+
+def build_trainer(cfg, run_dir):
+    """Data, models and the Trainer for a config dict (also used by --resume)."""
+    mg_random.manual_seed(cfg["seed"])
+    x, labels, dataset = load_data(cfg["data"])
+    num_classes = int(labels.numpy().max()) + 1
+    toy_latent = cfg.get("toy_latent") if cfg["data"] in TOY else None
+    G, D = build_models(cfg["model"], cfg["data"], x, num_classes, latent_dim=toy_latent)
+    if cfg["device"] == "cuda":
+        G.to("cuda"), D.to("cuda")
+        x = x.to("cuda")
+        labels = labels.to("cuda")
+    steps = cfg["steps"]
+    if cfg.get("epochs"):
+        steps = int(round(cfg["epochs"] * (x.shape[0] // cfg["batch_size"])))
+    cfg["steps"] = steps
+    trainer = Trainer(G, D, x, labels if cfg["model"] == "cgan" else None, loss=cfg["loss"],
+                      lr_g=cfg["lr_g"], lr_d=cfg["lr_d"], betas=tuple(cfg["betas"]),
+                      batch_size=cfg["batch_size"], n_critic=cfg["n_critic"],
+                      gp_weight=cfg["gp_weight"], ema_decay=cfg.get("ema"),
+                      lr_decay=cfg.get("lr_decay"), decay_steps=steps, run_dir=run_dir,
+                      sample_every=cfg["sample_every"], checkpoint_every=cfg["checkpoint_every"],
+                      config=cfg)
+    return trainer, dataset

@@ -12,7 +12,7 @@ Then the other kernels (im2col, col2im, matmul, adam_update) for every CPU versi
 with --cold-start, the time of `import minigan.kernels` + the first conv in a fresh process
 with an empty and with a warm Numba cache.
 
-Run:  python -m minigan.bench_kernels [--batch 64] [--repeat 20] [--cold-start]
+Run:  python -m minigan.bench.kernels [--batch 64] [--repeat 20] [--cold-start]
       (or `minigan bench kernels ...`)
 """
 import argparse

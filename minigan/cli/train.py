@@ -7,12 +7,12 @@ import numpy as np
 
 from .. import random as mg_random
 from ..creation import randn, tensor
-from ..serialization import load
-from . import recipes
-from .training import Trainer
+from ..gan import recipes
+from ..gan.recipes import build_trainer
+from ..gan.run_folder import load_run
 
 
-APP_MODELS = ("inpaint", "pix2pix", "cyclegan")      # image apps: minigan/apps/commands.py
+APP_MODELS = ("inpaint", "pix2pix", "cyclegan")      # image apps: minigan/cli/apps.py
 
 
 def add_train_arguments(p):
@@ -53,34 +53,9 @@ def config_from_args(args):
     return cfg
 
 
-def build_trainer(cfg, run_dir):
-    """Data, models and the Trainer for a config dict (also used by --resume)."""
-    mg_random.manual_seed(cfg["seed"])
-    x, labels, dataset = recipes.load_data(cfg["data"])
-    num_classes = int(labels.numpy().max()) + 1
-    toy_latent = cfg.get("toy_latent") if cfg["data"] in recipes.TOY else None
-    G, D = recipes.build_models(cfg["model"], cfg["data"], x, num_classes, latent_dim=toy_latent)
-    if cfg["device"] == "cuda":
-        G.to("cuda"), D.to("cuda")
-        x = x.to("cuda")
-        labels = labels.to("cuda")
-    steps = cfg["steps"]
-    if cfg.get("epochs"):
-        steps = int(round(cfg["epochs"] * (x.shape[0] // cfg["batch_size"])))
-    cfg["steps"] = steps
-    trainer = Trainer(G, D, x, labels if cfg["model"] == "cgan" else None, loss=cfg["loss"],
-                      lr_g=cfg["lr_g"], lr_d=cfg["lr_d"], betas=tuple(cfg["betas"]),
-                      batch_size=cfg["batch_size"], n_critic=cfg["n_critic"],
-                      gp_weight=cfg["gp_weight"], ema_decay=cfg.get("ema"),
-                      lr_decay=cfg.get("lr_decay"), decay_steps=steps, run_dir=run_dir,
-                      sample_every=cfg["sample_every"], checkpoint_every=cfg["checkpoint_every"],
-                      config=cfg)
-    return trainer, dataset
-
-
 def cmd_train(args):
     if _app_model(args) is not None:
-        from ..apps import commands as app_commands
+        from . import apps as app_commands
         return app_commands.cmd_train(args)
     if args.resume:
         run_dir = args.resume
@@ -122,19 +97,6 @@ def plot_run_folder(run_dir, trainer=None, dataset=None):
         written.append(plot_toy_2d(real, fake, os.path.join(run_dir, "plots", "toy_2d.png"),
                                    discriminator=discriminator))
     return written
-
-
-def load_run(run_dir):
-    """(trainer, dataset, config) with the run's last checkpoint loaded."""
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{run_dir} is not a minigan run folder (no config.json)")
-    with open(path) as f:
-        cfg = json.load(f)
-    trainer, dataset = build_trainer(cfg, None)
-    trainer.run_dir = run_dir
-    trainer.load_state_dict(load(os.path.join(run_dir, "checkpoints", "last.npz")))
-    return trainer, dataset, cfg
 
 
 def add_sample_arguments(p):
@@ -188,7 +150,7 @@ def _app_model(args):
 def cmd_eval(args):
     from .. import metrics
     if _app_model(args) is not None:
-        from ..apps import commands as app_commands
+        from . import apps as app_commands
         with open(os.path.join(args.run, "config.json")) as f:
             return app_commands.cmd_eval(args, json.load(f))
     trainer, dataset, cfg = load_run(args.run)

@@ -76,7 +76,7 @@ def _vm_hwm_mb():
 def peak_memory_mb(which, batch, iters):
     """Peak resident memory of a child process running `iters` iterations of one framework,
     and how much of it the iterations added on top of the set-up."""
-    code = (f"import minigan.bench_dcgan as b; f = b.{which}_step_fn({batch}); f(); "
+    code = (f"import minigan.bench.dcgan as b; f = b.{which}_step_fn({batch}); f(); "
             f"before = b._vm_hwm_mb()\n"
             f"for _ in range({iters}): f()\n"
             f"print(b._vm_hwm_mb(), before)")
@@ -149,7 +149,7 @@ def quality(folder, n_images=500, n_points=2000):
 
     from minigan import cli, metrics
     from minigan.creation import randn, tensor
-    from minigan.gan.commands import load_run
+    from minigan.gan.run_folder import load_run
     from minigan.random import manual_seed
     result = {}
     for model in ("dcgan", "wgan-gp"):

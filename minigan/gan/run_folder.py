@@ -11,11 +11,11 @@ import os
 
 import numpy as np
 
-from ..gan import Monitor
+from .monitor import Monitor
 from ..random import get_rng_state, set_rng_state
 from ..serialization import load, save
 
-__all__ = ["RunFolder", "read_config"]
+__all__ = ["RunFolder", "read_config", "load_run"]
 
 
 def read_config(run_dir):
@@ -73,3 +73,17 @@ class RunFolder:
 
     def truncate(self, step):
         self.monitor.truncate(step)
+
+
+def load_run(run_dir):
+    """(trainer, dataset, config) with the run's last checkpoint loaded."""
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{run_dir} is not a minigan run folder (no config.json)")
+    with open(path) as f:
+        cfg = json.load(f)
+    from .recipes import build_trainer
+    trainer, dataset = build_trainer(cfg, None)
+    trainer.run_dir = run_dir
+    trainer.load_state_dict(load(os.path.join(run_dir, "checkpoints", "last.npz")))
+    return trainer, dataset, cfg

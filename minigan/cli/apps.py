@@ -1,6 +1,6 @@
 """`minigan train inpaint|pix2pix|cyclegan` and `minigan eval RUN` for the image apps.
 
-`minigan/gan/commands.py` owns the subcommands and hands these model names over here.
+`minigan/cli/train.py` owns the subcommands and hands these model names over here.
 
     minigan train pix2pix --steps 1500 --out runs/pix2pix
     minigan eval runs/pix2pix          # PSNR table + runs/pix2pix/plots/denoising.png
@@ -15,12 +15,12 @@ APP_MODELS = ("inpaint", "pix2pix", "cyclegan")
 
 
 def _module(model):
-    from . import cyclegan, inpainting, pix2pix
+    from ..apps import cyclegan, inpainting, pix2pix
     return {"inpaint": inpainting, "pix2pix": pix2pix, "cyclegan": cyclegan}[model]
 
 
 def add_train_arguments(p):
-    """Options only the apps use (the common ones are gan.commands.add_train_arguments)."""
+    """Options only the apps use (the common ones are cli.train.add_train_arguments)."""
     p.add_argument("--dcgan", metavar="RUN", help="inpaint: use this trained DCGAN run folder "
                    "for latent optimisation instead of training a small one")
     p.add_argument("--dcgan-steps", type=int, help="inpaint: steps of the small DCGAN")
@@ -49,7 +49,7 @@ def cmd_train(args):
         raise SystemExit(f"minigan train {args.model}: only --device cpu is supported")
     if args.resume:
         run_dir = args.resume
-        from .run_folder import read_config
+        from ..gan.run_folder import read_config
         cfg = read_config(run_dir)
         if args.steps is not None:
             cfg["steps"] = args.steps

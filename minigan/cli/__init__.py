@@ -1,7 +1,8 @@
 """The `minigan` command: train, sample, eval, plot, bench, info, exercise.
 
-Each subcommand lives in the module that implements it; this file only dispatches, and
-imports lazily so `minigan info` stays quick.
+This package is the only place with argparse: `train.py` (train, sample, eval, plot for
+GANs), `apps.py` (the image apps' train and eval). This file builds the parser and
+dispatches, importing lazily so `minigan info` stays quick.
 """
 import argparse
 import sys
@@ -31,13 +32,13 @@ def cmd_info(args):
 def cmd_bench(args):
     which = args.what
     if which == "ops":
-        from minigan import bench_ops
+        from minigan.bench import ops as bench_ops
         bench_ops.main(args.rest)
     elif which == "kernels":
-        from minigan import bench_kernels
+        from minigan.bench import kernels as bench_kernels
         bench_kernels.main(args.rest)
     elif which == "dcgan":
-        from minigan import bench_dcgan
+        from minigan.bench import dcgan as bench_dcgan
         bench_dcgan.main(args.rest)
 
 
@@ -55,11 +56,11 @@ def main(argv=None):
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     p.set_defaults(handler=cmd_bench)
 
-    from minigan.gan import commands
+    from minigan.cli import train as commands
     p = sub.add_parser("train", help="train a GAN: gan, dcgan, cgan, wgan-gp, lsgan, hinge; "
                        "image apps: inpaint, pix2pix, cyclegan")
     commands.add_train_arguments(p)
-    from minigan.apps import commands as app_commands
+    from minigan.cli import apps as app_commands
     app_commands.add_train_arguments(p)
     p.set_defaults(handler=commands.cmd_train)
 

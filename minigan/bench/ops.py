@@ -1,7 +1,7 @@
 """Per-operation overhead of the engine: a small MLP, forward + backward, batch 64.
 
 The arrays are tiny, so the time is almost all Python: graph bookkeeping, dispatch and
-type promotion. Run: `minigan bench ops` (or python -m minigan.bench_ops).
+type promotion. Run: `minigan bench ops` (or python -m minigan.bench.ops).
 """
 import argparse
 import time
