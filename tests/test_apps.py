@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import minigan as mg
+from minigan.cli import main
 from minigan.apps import (cycle_loss, identity_loss, image_metrics, l1, make_masks,
                           masked_l1, masked_l2, masks, psnr, ssim, ssim_map)
 from minigan.apps import cyclegan, inpainting, pix2pix
@@ -298,9 +299,11 @@ def _assert_run_folder(run, model):
 
 def test_pix2pix_quick_run_and_eval(tmp_path):
     run = tmp_path / "p2p"
-    G, D, G_l1, monitor = pix2pix.train(dict(steps=3, batch_size=4, sample_every=3), str(run))
+    assert main(["train", "pix2pix", "--steps", "3", "--batch-size", "4", "--sample-every", "3",
+                 "--out", str(run), "--quiet"]) == 0
     _assert_run_folder(run, "pix2pix")
-    assert {"loss_d", "loss_g", "l1", "l1_baseline"} <= set(monitor.rows[-1])
+    rows = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert {"loss_d", "loss_g", "l1", "l1_baseline"} <= set(rows[-1])
     result = pix2pix.evaluate(str(run), n=16)
     assert set(result["gaussian"]) == {"noisy input", "L1 only", "pix2pix"}
     assert (run / "plots" / "denoising.png").exists()
@@ -308,12 +311,13 @@ def test_pix2pix_quick_run_and_eval(tmp_path):
 
 def test_inpaint_quick_run_and_eval(tmp_path):
     run = tmp_path / "inpaint"
-    cfg = dict(steps=3, batch_size=4, sample_every=3, dcgan_steps=2, dcgan_batch_size=8,
-               dcgan_base=8, latent_steps=3, restarts=2)
-    inpainting.train(cfg, str(run))
+    assert main(["train", "inpaint", "--steps", "3", "--batch-size", "4", "--sample-every", "3",
+                 "--dcgan-steps", "2", "--out", str(run), "--quiet"]) == 0
     _assert_run_folder(run, "inpaint")
-    assert (run / "dcgan" / "checkpoints" / "last.npz").exists()
-    result = inpainting.evaluate(str(run), n=6)
+    _assert_run_folder(run / "dcgan", "dcgan")       # stage 2: a DCGAN run of its own
+    cfg = json.loads((run / "config.json").read_text())
+    cfg.update(latent_steps=3, restarts=2, candidates=4)
+    result = inpainting.evaluate(str(run), n=6, cfg=cfg)
     for kind in ("center", "squares", "half"):
         assert set(result[kind]) == {"mean fill", "nearest neighbour", "context encoder",
                                      "latent optimisation", "latent opt., averaged"}
@@ -370,23 +374,26 @@ def test_latent_screening_keeps_the_best_fitting_draws():
 
 
 def test_cyclegan_quick_run_and_cli(tmp_path):
-    from minigan import cli
     run = tmp_path / "cyc"
-    assert cli.main(["train", "cyclegan", "--steps", "2", "--batch-size", "2", "--sample-every", "2",
-                     "--out", str(run), "--quiet"]) == 0
+    assert main(["train", "cyclegan", "--steps", "2", "--batch-size", "2", "--sample-every", "2",
+                 "--out", str(run), "--quiet"]) == 0
     _assert_run_folder(run, "cyclegan")
     G_AB, G_BA, _, _ = cyclegan.build(cyclegan.DEFAULTS)
     result = cyclegan.evaluate(models=(G_AB, G_BA), n=20, domain_steps=2)
     direction = result["A->B (plain to bold)"]
     assert set(direction) == {"CycleGAN", "no translation", "real bold (reference)"}
-    assert 0 <= direction["CycleGAN"]["class_kept"] <= 1
+    # Untranslated plain digits are read as their own class by the digit classifier.
+    assert direction["no translation"]["class_kept"] >= 0.9
 
 
 def test_pix2pix_resume_continues_exactly(tmp_path):
-    cfg = dict(steps=4, batch_size=2, base=4, sample_every=100, checkpoint_every=2)
-    G_full, _, _, _ = pix2pix.train(cfg, str(tmp_path / "full"))
-    pix2pix.train(dict(cfg, steps=2), str(tmp_path / "split"))
-    G_resumed, _, _, monitor = pix2pix.train(cfg, str(tmp_path / "split"), resume=True)
-    assert [r["step"] for r in monitor.rows] == [0, 1, 2, 3]
-    for (name, a), (_, b) in zip(G_full.state_dict().items(), G_resumed.state_dict().items()):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7, err_msg=name)
+    flags = ["--batch-size", "2", "--sample-every", "100", "--checkpoint-every", "2", "--quiet"]
+    assert main(["train", "pix2pix", "--steps", "4", "--out", str(tmp_path / "full"), *flags]) == 0
+    assert main(["train", "pix2pix", "--steps", "2", "--out", str(tmp_path / "split"), *flags]) == 0
+    assert main(["train", "pix2pix", "--steps", "4", "--resume", str(tmp_path / "split"),
+                 "--quiet"]) == 0
+    full, resumed = (pix2pix.Pix2Pix.from_run(tmp_path / name) for name in ("full", "split"))
+    rows = (tmp_path / "split" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(r)["step"] for r in rows] == [0, 1, 2, 3]
+    for (name, a), (_, b) in zip(full.G.state_dict().items(), resumed.G.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)

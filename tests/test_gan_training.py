@@ -10,8 +10,8 @@ import pytest
 import minigan as mg
 from minigan import optim
 from minigan.data import ring_of_gaussians
-from minigan.gan import (MLPDiscriminator, MLPGenerator, NonFiniteError, Trainer, get_loss,
-                         train_step)
+from minigan.gan import (GAN, MLPDiscriminator, MLPGenerator, NonFiniteError, RunFolder, Trainer,
+                         get_loss, train_step)
 
 
 def toy_setup(seed=0):
@@ -78,29 +78,39 @@ def test_penalties_are_recorded(kwargs):
     assert row["penalty"] >= 0 and np.isfinite(row["grad_norm_x"])
 
 
-def make_trainer(run_dir, seed=0, ema=None, lr_decay=None):
+def make_trainer(run_dir, seed=0, ema=None, lr_decay=None, resume=False):
+    """A small GAN on the ring in the one training loop, with a run folder."""
     mg.manual_seed(0)
     data = ring_of_gaussians(512).tensors[0]          # the same data set in every run
     G, D, _, _ = toy_setup(seed)
-    return Trainer(G, D, data, loss="nonsaturating", lr_g=1e-3, lr_d=1e-3, batch_size=64,
-                   run_dir=str(run_dir), sample_every=10**9, checkpoint_every=15, ema_decay=ema,
-                   lr_decay=lr_decay, decay_steps=40, num_samples=16)
+    gan = GAN(G, D, data, loss="nonsaturating", lr_g=1e-3, lr_d=1e-3, batch_size=64,
+              ema_decay=ema, lr_decay=lr_decay, decay_steps=40, num_samples=16)
+    run = (RunFolder.open(run_dir, lock=True) if resume
+           else RunFolder.create(run_dir, {"model": "gan"}))
+    trainer = Trainer(gan.step, gan.parts(), gan.sample, run=run, sample_every=10**9,
+                      checkpoint_every=15)
+    return trainer, gan
 
 
 @pytest.mark.parametrize("ema, lr_decay", [(None, None), (0.9, None), (None, "linear")])
 def test_resume_continues_exactly_as_the_uninterrupted_run(tmp_path, ema, lr_decay):
-    straight = make_trainer(tmp_path / "straight", ema=ema, lr_decay=lr_decay)
+    straight, straight_gan = make_trainer(tmp_path / "straight", ema=ema, lr_decay=lr_decay)
     straight.fit(40, progress=False)
 
-    first = make_trainer(tmp_path / "resumed", ema=ema, lr_decay=lr_decay)
+    first, _ = make_trainer(tmp_path / "resumed", ema=ema, lr_decay=lr_decay)
     first.fit(30, progress=False)                    # checkpoint at 15 and 30; the run "stops"
+    first.run.close()
     mg.randn(100)                                    # unrelated draws must not matter
-    second = make_trainer(tmp_path / "resumed", seed=123, ema=ema, lr_decay=lr_decay)
+    second, second_gan = make_trainer(tmp_path / "resumed", seed=123, ema=ema,
+                                      lr_decay=lr_decay, resume=True)
     assert second.resume() == 30
     second.fit(40, progress=False)
 
-    for key, value in snapshot(straight.G).items():
-        np.testing.assert_array_equal(value, snapshot(second.G)[key])
+    for key, value in snapshot(straight_gan.G).items():
+        np.testing.assert_array_equal(value, snapshot(second_gan.G)[key])
+    if ema is not None:
+        for key, value in snapshot(straight_gan.generator()).items():
+            np.testing.assert_array_equal(value, snapshot(second_gan.generator())[key])
     h1 = [json.loads(l) for l in open(tmp_path / "straight" / "history.jsonl")]
     h2 = [json.loads(l) for l in open(tmp_path / "resumed" / "history.jsonl")]
     strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]
@@ -109,7 +119,7 @@ def test_resume_continues_exactly_as_the_uninterrupted_run(tmp_path, ema, lr_dec
 
 
 def test_linear_lr_decay_goes_from_the_initial_lr_towards_zero(tmp_path):
-    trainer = make_trainer(tmp_path, lr_decay="linear")
+    trainer, _ = make_trainer(tmp_path, lr_decay="linear")
     rows = trainer.fit(40, progress=False)
     lrs = [row["lr_g"] for row in rows]
     np.testing.assert_allclose(lrs, [1e-3 * (1 - step / 40) for step in range(40)], rtol=1e-12)
@@ -118,18 +128,18 @@ def test_linear_lr_decay_goes_from_the_initial_lr_towards_zero(tmp_path):
         make_trainer(tmp_path / "bad", lr_decay="cosine")
 
 
-def test_non_finite_loss_stops_the_run_and_keeps_the_checkpoint(tmp_path, monkeypatch):
-    trainer = make_trainer(tmp_path)
+def test_non_finite_loss_stops_the_run_before_the_update(tmp_path, monkeypatch):
+    trainer, gan = make_trainer(tmp_path)
     trainer.fit(15, progress=False)                  # writes the checkpoint at step 15
-    path = trainer.checkpoint_path()
+    path = trainer.run.checkpoint_path
     good = open(path, "rb").read()
-    weights = snapshot(trainer.D)
-    nan_loss = get_loss("nonsaturating")
-    monkeypatch.setattr(type(nan_loss), "d_loss", lambda self, r, f: (r * np.nan).mean())
-    with pytest.raises(NonFiniteError, match=r"step 15: loss_d is nan"):
+    weights = snapshot(gan.D)
+    monkeypatch.setattr(type(gan.loss), "d_loss", lambda self, r, f: (r * np.nan).mean())
+    with pytest.raises(NonFiniteError, match=r"step 15: loss_d is nan before D's update; "
+                       r"training stopped. The last checkpoint, from step 15, is intact"):
         trainer.fit(30, progress=False)
     assert open(path, "rb").read() == good
-    assert not changed(weights, trainer.D)           # the bad step never reached the weights
+    assert not changed(weights, gan.D)               # the bad step never reached the weights
 
 
 def run_cli(*args, cwd):

@@ -6,6 +6,7 @@ import pytest
 
 import minigan
 from minigan import viz
+from minigan.gan import RunFolder, RunFolderError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -56,15 +57,17 @@ def test_plot_history_from_list(tmp_path, keys):
     assert_png(path)
 
 
-def test_plot_history_from_jsonl_with_gaps_and_nan(tmp_path):
+def test_plot_history_from_a_run_with_gaps_and_nan(tmp_path):
     records = make_history(50)
     records[10]["loss_d"] = float("nan")        # a diverging step: skipped, not fatal
     del records[20]["loss_g"]                   # a step that logged less
     del records[30]["step"]
-    jsonl = tmp_path / "history.jsonl"
+    RunFolder.create(tmp_path / "run", {"model": "gan"}).close()
+    jsonl = tmp_path / "run" / "history.jsonl"
     jsonl.write_text("\n".join(json.dumps(r) for r in records) + "\n" + '{"step": 99, "lo')
-    assert len(viz.load_history(jsonl)) == 50   # the half-written last line is dropped
-    assert_png(viz.plot_history(jsonl, tmp_path / "h.png", smoothing=0.0))
+    rows = RunFolder.open(tmp_path / "run").read_history()
+    assert len(rows) == 50                      # the half-written last line is dropped
+    assert_png(viz.plot_history(rows, tmp_path / "h.png", smoothing=0.0))
 
 
 def test_plot_history_without_known_keys_raises(tmp_path):
@@ -379,18 +382,19 @@ def test_graph_text_of_a_leaf_and_after_backward():
 
 # --- run folder ---
 
-def test_plot_run_writes_the_expected_files(tmp_path):
-    run = tmp_path / "run"
-    (run / "samples").mkdir(parents=True)
-    (run / "history.jsonl").write_text("\n".join(json.dumps(r) for r in make_history(30)) + "\n")
+def test_run_folder_plot_writes_the_expected_files(tmp_path):
+    run = RunFolder.create(tmp_path / "run", {"model": "dcgan"})
+    for row in make_history(30):
+        run.append_history(row)
     rng = np.random.default_rng(0)
     for step in (0, 200, 1000):                      # 1000 sorts after 200 as a number
         images = np.full((4, 1, 6, 6), -1.0)
         images[:, :, : step // 200 + 1] = 1.0        # each frame distinct
-        np.savez(run / "samples" / f"step_{step:d}.npz", images=images + 0 * rng.random())
-    (run / "samples" / "notes.txt").write_text("ignored")
-    written = viz.plot_run(run)
-    plots = run / "plots"
+        run.save_samples(images + 0 * rng.random(), step)
+    (tmp_path / "run" / "samples" / "notes.txt").write_text("ignored")
+    written = run.plot()
+    run.close()
+    plots = tmp_path / "run" / "plots"
     assert written == [str(plots / "history.png"), str(plots / "samples.gif"),
                        str(plots / "samples_last.png")]
     assert_png(written[0])
@@ -400,10 +404,27 @@ def test_plot_run_writes_the_expected_files(tmp_path):
     assert last.shape[:2] == (2 * (2 + 6 + 2), 2 * (2 + 4 * 8))
 
 
-def test_plot_run_empty_and_missing(tmp_path):
-    assert viz.plot_run(tmp_path) == []
-    with pytest.raises(FileNotFoundError):
-        viz.plot_run(tmp_path / "nope")
+def test_run_folder_plot_of_an_empty_run_and_a_missing_folder(tmp_path):
+    run = RunFolder.create(tmp_path / "run", {"model": "dcgan"})
+    assert run.plot() == []
+    run.close()
+    with pytest.raises(RunFolderError, match="no such run folder"):
+        RunFolder.open(tmp_path / "nope")
+
+
+def test_plot_image_rows_paints_holes_red(tmp_path):
+    images = np.full((3, 1, 8, 8), -1.0)             # black digits on black
+    holes = np.zeros((3, 8, 8), bool)
+    holes[:, 2:6, 2:6] = True
+    path = viz.plot_image_rows([{"label": "masked", "images": images, "holes": holes},
+                                {"label": "out", "images": images + 1, "captions": ["", "a", ""]}],
+                               tmp_path / "rows.png", title="t", group_titles=["x", "y", "z"])
+    picture = assert_png(path)
+    red = (picture[..., 0] > 0.8) & (picture[..., 1] < 0.4) & (picture[..., 2] < 0.4)
+    assert red.sum() > 50                            # the holes show, in red
+    with pytest.raises(ValueError, match="row 'b' has 2 images, the first row has 3"):
+        viz.plot_image_rows([{"label": "a", "images": images}, {"label": "b", "images": images[:2]}],
+                            tmp_path / "bad.png")
 
 
 def test_import_does_not_load_matplotlib():

@@ -20,7 +20,6 @@ translated image the original's label) and the domain changes (a small plain-vs-
 classifier, trained here, puts the translation in the target domain).
 """
 import os
-import time
 
 import numpy as np
 
@@ -28,14 +27,14 @@ from .. import nn, optim
 from .. import random as mg_random
 from ..creation import tensor
 from ..data import mnist_5k
-from ..gan import EpochSampler, get_loss, grad_norm
+from ..gan import EpochSampler, check_finite, get_loss, grad_norm
 from ..grad_mode import no_grad
+from .base import ImageApp, run_batches
 from .losses import cycle_loss, identity_loss
 from .patchgan import PatchDiscriminator
-from ..gan.run_folder import RunFolder, read_config
 from .unet import UNet
 
-__all__ = ["DEFAULTS", "bold", "domains", "build", "cyclegan_step", "translate", "train",
+__all__ = ["DEFAULTS", "CycleGAN", "bold", "domains", "build", "cyclegan_step", "translate",
            "DomainClassifier", "train_domain_classifier", "evaluate"]
 
 # NOTE: with the paper's weights (cycle 10, identity 5, D lr 2e-4) these small generators
@@ -76,7 +75,7 @@ def build(cfg):
 
 
 def cyclegan_step(G_AB, G_BA, D_A, D_B, opt_g, opt_d, a, b, loss, cycle_weight=5.0,
-                  identity_weight=1.0):
+                  identity_weight=1.0, step=0):
     """One update of both generators, then one of both discriminators. Returns a row."""
     # --- generators (discriminators frozen) ---
     fake_b, fake_a = G_AB(a), G_BA(b)                     # (N, 1, H, W) each
@@ -91,85 +90,64 @@ def cyclegan_step(G_AB, G_BA, D_A, D_B, opt_g, opt_d, a, b, loss, cycle_weight=5
         loss_g.backward()
     finally:
         D_A.requires_grad_(True), D_B.requires_grad_(True)
+    check_finite(step, " before the generators' update", loss_g=loss_g.item())
     opt_g.step()
     # --- discriminators: real of their domain vs the (detached) translations into it ---
     loss_d = (loss.d_loss(D_A(a), D_A(fake_a.detach())) +
               loss.d_loss(D_B(b), D_B(fake_b.detach())))
     opt_d.zero_grad()
     loss_d.backward()
+    check_finite(step, " before the discriminators' update", loss_d=loss_d.item())
     opt_d.step()
     return {"loss_d": loss_d.item(), "loss_g": adv.item(), "cycle": cyc.item(),
             "identity": idt.item(), "grad_norm_g": grad_norm(list(G_AB.parameters()) + list(G_BA.parameters()))}
 
 
-@no_grad()
 def translate(G, images, batch_size=250):
     """G(images) in eval mode, NumPy (N, 1, H, W)."""
-    was = G.training
-    G.eval()
-    try:
-        return np.concatenate([G(tensor(images[i:i + batch_size])).numpy()
-                               for i in range(0, len(images), batch_size)])
-    finally:
-        G.train(was)
+    return run_batches(G, images, batch_size)
 
 
-def train(cfg, run_dir=None, resume=False, progress=False, log_every=None):
-    """Train the CycleGAN on the disjoint halves; returns (G_AB, G_BA, D_A, D_B, monitor)."""
-    cfg = dict(DEFAULTS, **cfg)
-    mg_random.manual_seed(cfg["seed"])
-    A, _, B, _ = domains("train")
-    G_AB, G_BA, D_A, D_B = build(cfg)
-    betas = tuple(cfg["betas"])
-    opt_g = optim.Adam(list(G_AB.parameters()) + list(G_BA.parameters()), lr=cfg["lr_g"], betas=betas)
-    opt_d = optim.Adam(list(D_A.parameters()) + list(D_B.parameters()), lr=cfg["lr_d"], betas=betas)
-    sampler_a = EpochSampler(len(A), cfg["batch_size"])
-    sampler_b = EpochSampler(len(B), cfg["batch_size"])      # independent orders: unpaired
-    folder = RunFolder(run_dir, cfg, resume)
-    parts = {"G_AB": G_AB, "G_BA": G_BA, "D_A": D_A, "D_B": D_B, "opt_g": opt_g, "opt_d": opt_d,
-             "sampler_a": sampler_a, "sampler_b": sampler_b}
-    step = 0
-    if resume:
-        state = folder.load_checkpoint()
-        for key, obj in parts.items():
-            obj.load_state_dict(state[key])
-        step = int(state["step"])
-        folder.truncate(step - 1)
-    loss = get_loss(cfg["loss"])
-    test_a, _, test_b, _ = domains("test")
-    fixed_a, fixed_b = test_a[:8], test_b[8:16]
-    start = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg["steps"], initial=step, desc="cyclegan", unit="step")
-    while step < cfg["steps"]:
-        t0 = time.perf_counter()
-        a, b = tensor(A[sampler_a.next()]), tensor(B[sampler_b.next()])
-        row = {"step": step}
-        row.update(cyclegan_step(G_AB, G_BA, D_A, D_B, opt_g, opt_d, a, b, loss,
-                                 cfg["cycle_weight"], cfg["identity_weight"]))
-        row["time"] = time.perf_counter() - t0
-        folder.monitor.record(row)
-        step += 1
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss_d=f"{folder.monitor.last('loss_d'):.3f}", cycle=f"{folder.monitor.last('cycle'):.3f}")
-        elif log_every and step % log_every == 0:
-            print(f"cyclegan step {step:5d}  loss_d {folder.monitor.last('loss_d'):.3f}  "
-                  f"loss_g {folder.monitor.last('loss_g'):.3f}  cycle {folder.monitor.last('cycle'):.4f}  "
-                  f"identity {folder.monitor.last('identity'):.4f}  {time.perf_counter() - start:.0f}s",
-                  flush=True)
-        if step % cfg["sample_every"] == 0 or step == cfg["steps"]:
-            ab = translate(G_AB, fixed_a)
-            ba = translate(G_BA, fixed_b)
-            folder.save_samples(np.concatenate([fixed_a, ab, translate(G_BA, ab),
-                                                fixed_b, ba, translate(G_AB, ba)]), step)
-        if step % cfg["checkpoint_every"] == 0 or step == cfg["steps"]:
-            folder.save_checkpoint(dict({k: v.state_dict() for k, v in parts.items()}, step=step))
-    if bar is not None:
-        bar.close()
-    return G_AB, G_BA, D_A, D_B, folder.monitor
+class CycleGAN(ImageApp):
+    """Both generators and both discriminators, trained on the disjoint halves."""
+
+    DEFAULTS = DEFAULTS
+    log_keys = ("loss_d", "cycle", "identity")
+
+    def __init__(self, cfg=None):
+        super().__init__(cfg)
+        cfg = self.cfg
+        mg_random.manual_seed(cfg["seed"])
+        self.A, _, self.B, _ = domains("train")
+        self.G_AB, self.G_BA, self.D_A, self.D_B = build(cfg)
+        betas = tuple(cfg["betas"])
+        self.opt_g = optim.Adam(list(self.G_AB.parameters()) + list(self.G_BA.parameters()),
+                                lr=cfg["lr_g"], betas=betas)
+        self.opt_d = optim.Adam(list(self.D_A.parameters()) + list(self.D_B.parameters()),
+                                lr=cfg["lr_d"], betas=betas)
+        self.sampler_a = EpochSampler(len(self.A), cfg["batch_size"])
+        self.sampler_b = EpochSampler(len(self.B), cfg["batch_size"])   # independent: unpaired
+        self.loss = get_loss(cfg["loss"])
+        test_a, _, test_b, _ = domains("test")
+        self.fixed_a, self.fixed_b = test_a[:8], test_b[8:16]
+
+    def step(self, step):
+        a = tensor(self.A[self.sampler_a.next()])
+        b = tensor(self.B[self.sampler_b.next()])
+        return cyclegan_step(self.G_AB, self.G_BA, self.D_A, self.D_B, self.opt_g, self.opt_d,
+                             a, b, self.loss, self.cfg["cycle_weight"],
+                             self.cfg["identity_weight"], step=step)
+
+    def parts(self):
+        return {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B,
+                "opt_g": self.opt_g, "opt_d": self.opt_d,
+                "sampler_a": self.sampler_a, "sampler_b": self.sampler_b}
+
+    def sample(self):
+        """Rows of 8: A, G_AB(A), its round trip; B, G_BA(B), its round trip."""
+        ab, ba = translate(self.G_AB, self.fixed_a), translate(self.G_BA, self.fixed_b)
+        return np.concatenate([self.fixed_a, ab, translate(self.G_BA, ab),
+                               self.fixed_b, ba, translate(self.G_AB, ba)])
 
 
 # --- the domain classifier: plain (0) or bold (1)? ---
@@ -220,10 +198,8 @@ def evaluate(run_dir=None, models=None, n=500, figure=None, domain_steps=None, s
     from ..metrics import classify, load_digit_classifier
     cfg = dict(DEFAULTS)
     if models is None:
-        cfg.update(read_config(run_dir))
-        G_AB, G_BA, _, _ = build(cfg)
-        state = RunFolder(run_dir, resume=True).load_checkpoint(restore_rng=False)
-        G_AB.load_state_dict(state["G_AB"]), G_BA.load_state_dict(state["G_BA"])
+        app = CycleGAN.from_run(run_dir)
+        cfg, G_AB, G_BA = app.cfg, app.G_AB, app.G_BA
     else:
         G_AB, G_BA = models
     digits = load_digit_classifier()
@@ -255,20 +231,7 @@ def evaluate(run_dir=None, models=None, n=500, figure=None, domain_steps=None, s
 
 
 def plot_rows(rows, title, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    n = len(rows[0][1])
-    fig, axes = plt.subplots(len(rows), n, figsize=(n * 0.8 + 1.6, len(rows) * 0.85 + 0.5))
-    for r, (label, images) in enumerate(rows):
-        for c in range(n):
-            ax = axes[r, c]
-            ax.imshow((images[c, 0] + 1) / 2, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([]), ax.set_yticks([])
-        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    """[(label, images)] as labelled rows of images (see viz.plot_image_rows)."""
+    from ..viz import plot_image_rows
+    return plot_image_rows([{"label": label, "images": images} for label, images in rows],
+                           path, title=title)

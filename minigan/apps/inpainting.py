@@ -32,7 +32,6 @@ neighbour (the hole is copied from the training digit closest on the known pixel
 Measured on held-out digits: PSNR and SSIM on the hole only.
 """
 import os
-import time
 
 import numpy as np
 
@@ -40,16 +39,19 @@ from .. import optim
 from .. import random as mg_random
 from ..creation import randn, tensor
 from ..data import mnist_5k
-from ..gan import DCGANDiscriminator, DCGANGenerator, EpochSampler, Trainer, dcgan_init, get_loss
+from ..gan import EpochSampler, RunFolder, RunFolderError, get_loss, load_run
+from ..gan.recipes import defaults
 from ..grad_mode import no_grad
+from ..nn.utils import eval_mode
+from .base import ImageApp, run_batches
 from .image_metrics import psnr, ssim, to_unit
 from .masks import MASK_KINDS, apply_mask, composite, make_masks
 from .patchgan import PatchDiscriminator
 from .pix2pix import l1_step, paired_gan_step  # noqa: F401  (l1_step: for lessons)
-from ..gan.run_folder import RunFolder, read_config
 from .unet import UNet
 
-__all__ = ["DEFAULTS", "build", "complete", "train", "train_dcgan", "latent_inpaint", "latent_fits",
+__all__ = ["DEFAULTS", "ContextEncoder", "dcgan_config", "load_dcgan", "build", "complete",
+           "latent_inpaint", "latent_fits",
            "combine_restarts", "mean_fill", "nearest_neighbour_fill", "evaluate", "context_input",
            "context_encoder_step"]
 
@@ -84,7 +86,8 @@ def build(cfg):
             PatchDiscriminator(2, cfg["base"]))
 
 
-def context_encoder_step(G, D, opt_g, opt_d, g_input, target, mask, loss, l1_weight, l2_weight):
+def context_encoder_step(G, D, opt_g, opt_d, g_input, target, mask, loss, l1_weight, l2_weight,
+                         step=0):
     """One D and one G update: pix2pix's step, with the mask as D's condition and L1 + L2
     on the hole.
 
@@ -94,7 +97,7 @@ def context_encoder_step(G, D, opt_g, opt_d, g_input, target, mask, loss, l1_wei
     three metrics.
     """
     return paired_gan_step(G, D, opt_g, opt_d, g_input, target, mask, loss, l1_weight,
-                           mask=mask, l2_weight=l2_weight)
+                           mask=mask, l2_weight=l2_weight, step=step)
 
 
 def context_input(images, mask):
@@ -102,116 +105,72 @@ def context_input(images, mask):
     return np.concatenate([apply_mask(images, mask), mask], 1).astype(np.float32)
 
 
-@no_grad()
 def complete(G, images, mask, batch_size=250):
     """The context encoder's completion: known pixels kept, the hole from G. NumPy out."""
-    was = G.training
-    G.eval()
-    try:
-        out = np.concatenate([G(tensor(context_input(images[i:i + batch_size], mask[i:i + batch_size]))).numpy()
-                              for i in range(0, len(images), batch_size)])
-    finally:
-        G.train(was)
-    return composite(out, images, mask)
+    return composite(run_batches(G, context_input(images, mask), batch_size), images, mask)
 
 
-def train(cfg, run_dir=None, resume=False, progress=False, log_every=None):
-    """Train the context encoder, then the DCGAN for latent optimisation (unless given)."""
-    cfg = dict(DEFAULTS, **cfg)
-    mg_random.manual_seed(cfg["seed"])
-    images = mnist_5k("train").tensors[0].numpy()                    # (4500, 1, 28, 28)
-    G, D = build(cfg)
-    opt_g = optim.Adam(G.parameters(), lr=cfg["lr_g"], betas=tuple(cfg["betas"]))
-    opt_d = optim.Adam(D.parameters(), lr=cfg["lr_d"], betas=tuple(cfg["betas"]))
-    sampler = EpochSampler(len(images), cfg["batch_size"])
-    folder = RunFolder(run_dir, cfg, resume)
-    step = 0
-    if resume:
-        state = folder.load_checkpoint()
-        for obj, key in ((G, "G"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d"), (sampler, "sampler")):
-            obj.load_state_dict(state[key])
-        step = int(state["step"])
-        folder.truncate(step - 1)
-    loss = get_loss(cfg["loss"])
-    fixed = mnist_5k("test").tensors[0].numpy()[:8]
-    fixed_mask = make_masks("mixed", 8, np.random.default_rng(1))
+class ContextEncoder(ImageApp):
+    """The context encoder's GAN, for the one training loop. `minigan train inpaint` then
+    trains the DCGAN behind latent optimisation (`dcgan_config`) in RUN/dcgan."""
 
-    def checkpoint():
-        folder.save_checkpoint({"G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(),
-                                "opt_d": opt_d.state_dict(), "sampler": sampler.state_dict(),
-                                "step": step})
+    DEFAULTS = DEFAULTS
+    log_keys = ("loss_d", "l1", "l2")
 
-    start = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg["steps"], initial=step, desc="inpaint", unit="step")
-    while step < cfg["steps"]:
-        t0 = time.perf_counter()
-        x = images[sampler.next()]                                    # (B, 1, 28, 28)
+    def __init__(self, cfg=None):
+        super().__init__(cfg)
+        cfg = self.cfg
+        mg_random.manual_seed(cfg["seed"])
+        self.images = mnist_5k("train").tensors[0].numpy()            # (4500, 1, 28, 28)
+        self.G, self.D = build(cfg)
+        betas = tuple(cfg["betas"])
+        self.opt_g = optim.Adam(self.G.parameters(), lr=cfg["lr_g"], betas=betas)
+        self.opt_d = optim.Adam(self.D.parameters(), lr=cfg["lr_d"], betas=betas)
+        self.sampler = EpochSampler(len(self.images), cfg["batch_size"])
+        self.loss = get_loss(cfg["loss"])
+        self.fixed = mnist_5k("test").tensors[0].numpy()[:8]
+        self.fixed_mask = make_masks("mixed", 8, np.random.default_rng(1))
+
+    def step(self, step):
+        cfg = self.cfg
+        x = self.images[self.sampler.next()]                          # (B, 1, 28, 28)
         mask = make_masks(cfg["mask"], len(x), np.random.default_rng([cfg["seed"], step]))
         g_in, target, m = tensor(context_input(x, mask)), tensor(x), tensor(mask)
-        row = {"step": step}
-        row.update(context_encoder_step(G, D, opt_g, opt_d, g_in, target, m, loss,
-                                        cfg["l1_weight"], cfg["l2_weight"]))
-        row["time"] = time.perf_counter() - t0
-        folder.monitor.record(row)
-        step += 1
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss_d=f"{folder.monitor.last('loss_d'):.3f}", l1=f"{folder.monitor.last('l1'):.3f}")
-        elif log_every and step % log_every == 0:
-            print(f"inpaint step {step:5d}  loss_d {folder.monitor.last('loss_d'):.3f}  "
-                  f"loss_g {folder.monitor.last('loss_g'):.3f}  hole l1 {folder.monitor.last('l1'):.4f}  "
-                  f"{time.perf_counter() - start:.0f}s", flush=True)
-        if step % cfg["sample_every"] == 0 or step == cfg["steps"]:
-            strip = np.concatenate([apply_mask(fixed, fixed_mask), complete(G, fixed, fixed_mask), fixed])
-            folder.save_samples(strip, step)                           # rows: masked, completed, original
-        if step % cfg["checkpoint_every"] == 0 or step == cfg["steps"]:
-            checkpoint()
-    if bar is not None:
-        bar.close()
-    G_dcgan = None
-    if cfg["dcgan_run"] is None:
-        G_dcgan = train_dcgan(cfg, images, None if run_dir is None else os.path.join(run_dir, "dcgan"),
-                              progress=progress, log_every=log_every)
-    return G, D, G_dcgan, folder.monitor
+        return context_encoder_step(self.G, self.D, self.opt_g, self.opt_d, g_in, target, m,
+                                    self.loss, cfg["l1_weight"], cfg["l2_weight"], step=step)
+
+    def parts(self):
+        return {"G": self.G, "D": self.D, "opt_g": self.opt_g, "opt_d": self.opt_d,
+                "sampler": self.sampler}
+
+    def sample(self):
+        """Rows of 8: masked, completed, original."""
+        return np.concatenate([apply_mask(self.fixed, self.fixed_mask),
+                               complete(self.G, self.fixed, self.fixed_mask), self.fixed])
 
 
 # --- the DCGAN for latent optimisation ---
-def train_dcgan(cfg, images, run_dir=None, progress=False, log_every=None):
-    """A small DCGAN (gan.Trainer) on the training digits; returns its (EMA) generator."""
+def dcgan_config(cfg):
+    """The recipe of the DCGAN behind latent optimisation, trained in RUN/dcgan: a narrower
+    DCGAN (base 32) with a small latent (32) and an EMA of G, for `dcgan_steps` steps."""
     cfg = dict(DEFAULTS, **cfg)
-    G = DCGANGenerator(cfg["latent_dim"], 1, 28, base=cfg["dcgan_base"])
-    D = DCGANDiscriminator(1, 28, base=cfg["dcgan_base"])
-    G.apply(dcgan_init), D.apply(dcgan_init)
-    trainer = Trainer(G, D, tensor(images), loss="nonsaturating", batch_size=cfg["dcgan_batch_size"],
-                      ema_decay=0.999, run_dir=run_dir, sample_every=max(cfg["dcgan_steps"] // 5, 1),
-                      checkpoint_every=cfg["dcgan_steps"],
-                      config={"model": "inpaint-dcgan", "latent_dim": cfg["latent_dim"],
-                              "base": cfg["dcgan_base"], "steps": cfg["dcgan_steps"]})
-    trainer.fit(cfg["dcgan_steps"], progress=progress, log_every=log_every)
-    return trainer.generator_for_sampling()
+    steps = cfg["dcgan_steps"]
+    return dict(defaults("dcgan"), model="dcgan", steps=steps, batch_size=cfg["dcgan_batch_size"],
+                latent_dim=cfg["latent_dim"], base=cfg["dcgan_base"], ema=0.999,
+                seed=cfg["seed"], device="cpu", sample_every=max(steps // 5, 1),
+                checkpoint_every=max(steps // 4, 1))
 
 
 def load_dcgan(cfg, run_dir):
-    """The DCGAN generator of this inpaint run (RUN/dcgan), or of the `dcgan_run` folder."""
-    from ..serialization import load
-    if cfg.get("dcgan_run"):
-        from ..gan.run_folder import load_run
-        trainer, _, _ = load_run(cfg["dcgan_run"])
-        return trainer.generator_for_sampling()
-    G = DCGANGenerator(cfg["latent_dim"], 1, 28, base=cfg["dcgan_base"])
-    state = load(os.path.join(run_dir, "dcgan", "checkpoints", "last.npz"))
-    if "ema" in state:                          # the EMA weights make the smoother generator
-        from ..optim import EMA
-        ema = EMA(G, decay=0.999)
-        ema.load_state_dict(state["ema"])
-        G.load_state_dict(state["G"])
-        ema.copy_to(G)
-    else:
-        G.load_state_dict(state["G"])
-    return G
+    """The (EMA) generator of this inpaint run's DCGAN (RUN/dcgan), or of `dcgan_run`."""
+    folder = cfg.get("dcgan_run") or os.path.join(run_dir, "dcgan")
+    model = RunFolder.open(folder).config["model"]
+    if model == "inpaint-dcgan":
+        raise RunFolderError(f"{folder} was written by minigan 0.1, whose inpainting DCGAN "
+                             "this version cannot read; retrain: minigan train inpaint --out "
+                             f"{run_dir} --overwrite")
+    gan, _, _ = load_run(folder)
+    return gan.generator()
 
 
 def latent_inpaint(G, images, mask, steps=200, lr=0.05, prior_weight=0.01, restarts=3,
@@ -250,36 +209,42 @@ def combine_restarts(fit, generated, how):
 def latent_fits(G, images, mask, steps=200, lr=0.05, prior_weight=0.01, restarts=3,
                 candidates=None, seed=0, batch_size=512):
     """The optimisation itself: (fit (N, R) on the known pixels, G(z*) (N, R, 1, H, W))."""
-    G.eval()
-    G.requires_grad_(False)                       # only z is optimised
     saved = mg_random.get_rng_state()
     mg_random.manual_seed(seed)
+    G.requires_grad_(False)                       # only z is optimised
     try:
-        starts = _screen_latents(G, images, mask, restarts, candidates or restarts, batch_size)
-        known_all = np.repeat(1 - mask, restarts, 0)                 # (N*R, 1, H, W)
-        target_all = np.repeat(images, restarts, 0)
-        fits, outs = [], []
-        for start in range(0, len(known_all), batch_size):
-            known = tensor(known_all[start:start + batch_size])
-            target = tensor(target_all[start:start + batch_size])
-            count = known.sum((1, 2, 3))                              # (B,) known pixels
-            z = tensor(starts[start:start + batch_size], requires_grad=True)    # (B, latent)
-            opt = optim.Adam([z], lr=lr)
-            for _ in range(steps):
-                fit = (((G(z) - target) ** 2) * known).sum((1, 2, 3)) / count      # (B,)
-                prior = (z ** 2).mean(1)                                         # (B,)
-                loss = (fit + prior_weight * prior).sum()    # a sum: each z its own problem
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            with no_grad():
-                out = G(z)
-                fit = ((((out - target) ** 2) * known).sum((1, 2, 3)) / count).numpy()
-            fits.append(fit)
-            outs.append(out.numpy())
+        with eval_mode(G):
+            fit, generated = _optimise_latents(G, images, mask, steps, lr, prior_weight,
+                                               restarts, candidates, batch_size)
     finally:
         G.requires_grad_(True)
         mg_random.set_rng_state(saved)
+    return fit, generated
+
+
+def _optimise_latents(G, images, mask, steps, lr, prior_weight, restarts, candidates, batch_size):
+    starts = _screen_latents(G, images, mask, restarts, candidates or restarts, batch_size)
+    known_all = np.repeat(1 - mask, restarts, 0)                     # (N*R, 1, H, W)
+    target_all = np.repeat(images, restarts, 0)
+    fits, outs = [], []
+    for start in range(0, len(known_all), batch_size):
+        known = tensor(known_all[start:start + batch_size])
+        target = tensor(target_all[start:start + batch_size])
+        count = known.sum((1, 2, 3))                                  # (B,) known pixels
+        z = tensor(starts[start:start + batch_size], requires_grad=True)        # (B, latent)
+        opt = optim.Adam([z], lr=lr)
+        for _ in range(steps):
+            fit = (((G(z) - target) ** 2) * known).sum((1, 2, 3)) / count          # (B,)
+            prior = (z ** 2).mean(1)                                             # (B,)
+            loss = (fit + prior_weight * prior).sum()        # a sum: each z its own problem
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with no_grad():
+            out = G(z)
+            fit = ((((out - target) ** 2) * known).sum((1, 2, 3)) / count).numpy()
+        fits.append(fit)
+        outs.append(out.numpy())
     fit = np.concatenate(fits).reshape(len(images), restarts)
     generated = np.concatenate(outs).reshape(len(images), restarts, *images.shape[1:])
     return fit, generated
@@ -339,10 +304,9 @@ def evaluate(run_dir=None, models=None, n=200, seed=0, figure=None, cfg=None):
     """
     cfg = dict(DEFAULTS, **(cfg or {}))
     if models is None:
-        cfg = {**DEFAULTS, "dilations": (1,), **read_config(run_dir)}   # (1,): runs saved before dilations
-        G, _ = build(cfg)
-        G.load_state_dict(RunFolder(run_dir, resume=True).load_checkpoint(restore_rng=False)["G"])
-        models = (G, load_dcgan(cfg, run_dir))
+        app = ContextEncoder.from_run(run_dir)
+        cfg = app.cfg
+        models = (app.G, load_dcgan(cfg, run_dir))
     G, G_dcgan = models
     train_images = mnist_5k("train").tensors[0].numpy()
     images = mnist_5k("test").tensors[0].numpy()[:n]                  # held out
@@ -360,7 +324,8 @@ def evaluate(run_dir=None, models=None, n=200, seed=0, figure=None, cfg=None):
             for how, name in (("best", "latent optimisation"), ("mean", "latent opt., averaged")):
                 methods[name] = composite(combine_restarts(fit, generated, how), images, mask)
         result[kind] = {name: hole_scores(out, images, mask) for name, out in methods.items()}
-        shown[kind] = (apply_mask(images[:5], mask[:5]), {k: v[:5] for k, v in methods.items()}, images[:5])
+        shown[kind] = (apply_mask(images[:5], mask[:5]), mask[:5],
+                       {k: v[:5] for k, v in methods.items()}, images[:5])
     result["mean over masks"] = {name: {metric: float(np.mean([result[k][name][metric] for k in MASK_KINDS]))
                                         for metric in scores} for name, scores in result[MASK_KINDS[0]].items()}
     if figure is None and run_dir is not None:
@@ -372,34 +337,23 @@ def evaluate(run_dir=None, models=None, n=200, seed=0, figure=None, cfg=None):
 
 
 def plot_inpainting(shown, result, path):
-    """Rows: masked input, each method's completion (with its hole PSNR), the original;
-    columns: five held-out digits per mask kind."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Rows: masked input (the hole in red), each method's completion (with its hole PSNR),
+    the original; columns: five held-out digits per mask kind."""
+    from ..viz import plot_image_rows
     kinds = list(shown)
-    methods = list(shown[kinds[0]][1])
-    names = ["masked input"] + methods + ["original"]
-    per = len(shown[kinds[0]][2])
-    fig, axes = plt.subplots(len(names), per * len(kinds), figsize=(per * len(kinds) * 0.75 + 1.8,
-                                                                     len(names) * 0.85 + 0.6))
-    for k, kind in enumerate(kinds):
-        masked, outs, originals = shown[kind]
-        for r, name in enumerate(names):
-            batch = masked if name == "masked input" else originals if name == "original" else outs[name]
-            for c in range(per):
-                ax = axes[r, k * per + c]
-                ax.imshow(to_unit(batch[c, 0]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-                ax.set_xticks([]), ax.set_yticks([])
-                if r == 0 and c == per // 2:
-                    ax.set_title(f"{kind} hole", fontsize=9)
-                if name in methods and c == per // 2:
-                    ax.set_xlabel(f"{result[kind][name]['psnr']:.1f} dB", fontsize=7, labelpad=1)
-            if k == 0:
-                axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle("Inpainting held-out digits (hole PSNR, mean over the test images)", fontsize=10)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    methods = list(shown[kinds[0]][2])
+    per = len(shown[kinds[0]][3])
+
+    def joined(pick):                               # the kinds side by side: (K*per, 1, H, W)
+        return np.concatenate([pick(shown[k]) for k in kinds])
+
+    def captions(name):                             # the PSNR under each group's middle image
+        return [f"{result[k][name]['psnr']:.1f} dB" if c == per // 2 else ""
+                for k in kinds for c in range(per)]
+
+    rows = [{"label": "masked input", "images": joined(lambda s: s[0]), "holes": joined(lambda s: s[1])}]
+    rows += [{"label": name, "images": joined(lambda s, n=name: s[2][n]), "captions": captions(name)}
+             for name in methods]
+    rows.append({"label": "original", "images": joined(lambda s: s[3])})
+    return plot_image_rows(rows, path, group_titles=[f"{k} hole" for k in kinds],
+                           title="Inpainting held-out digits (hole PSNR, mean over the test images)")

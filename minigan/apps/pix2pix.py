@@ -11,11 +11,10 @@ The L1 term alone already denoises, but it pays for every uncertain pixel with g
 out crisp. The same network trained with L1 alone is trained next to it, on the same
 batches, as the baseline.
 
-    >>> result = train(dict(DEFAULTS, steps=600), "runs/pix2pix")
-    >>> evaluate("runs/pix2pix")          # PSNR: noisy input vs L1 only vs pix2pix
+    minigan train pix2pix --out runs/pix2pix     # the one training loop, with Pix2Pix's step
+    minigan eval runs/pix2pix                    # PSNR: noisy input vs L1 only vs pix2pix
 """
 import os
-import time
 
 import numpy as np
 
@@ -23,17 +22,16 @@ from .. import optim
 from .. import random as mg_random
 from ..creation import tensor
 from ..data import mnist_5k
-from ..gan import EpochSampler, get_loss, grad_norm
-from ..grad_mode import no_grad
+from ..gan import EpochSampler, check_finite, get_loss, grad_norm
 from ..ops import cat
+from .base import ImageApp, run_batches
 from .image_metrics import psnr, ssim, to_unit
 from .losses import l1, masked_l1, masked_l2
 from .masks import NOISE_KINDS, add_noise, composite
 from .patchgan import PatchDiscriminator
-from ..gan.run_folder import RunFolder, read_config
 from .unet import UNet
 
-__all__ = ["DEFAULTS", "paired_gan_step", "l1_step", "build", "train", "evaluate", "denoise"]
+__all__ = ["DEFAULTS", "Pix2Pix", "paired_gan_step", "l1_step", "build", "evaluate", "denoise"]
 
 DEFAULTS = dict(model="pix2pix", steps=1500, batch_size=16, lr_g=5e-4, lr_d=5e-4,
                 betas=(0.5, 0.999), base=16, l1_weight=50.0, loss="nonsaturating",
@@ -42,7 +40,7 @@ DEFAULTS = dict(model="pix2pix", steps=1500, batch_size=16, lr_g=5e-4, lr_d=5e-4
 
 # --- one step of a conditional image-to-image GAN (pix2pix; the inpainter reuses it) ---
 def paired_gan_step(G, D, opt_g, opt_d, g_input, target, condition, loss, l1_weight, mask=None,
-                    l2_weight=0.0):
+                    l2_weight=0.0, step=0):
     """One D update and one G update. Returns the monitor's row.
 
     g_input:   what G sees, (N, Cin, H, W)
@@ -62,6 +60,7 @@ def paired_gan_step(G, D, opt_g, opt_d, g_input, target, condition, loss, l1_wei
     loss_d = loss.d_loss(real_logits, fake_logits)
     opt_d.zero_grad()
     loss_d.backward()
+    check_finite(step, " before D's update", loss_d=loss_d.item())
     opt_d.step()
     # --- G: fool D, and stay close to the target in L1 (D frozen) ---
     D.requires_grad_(False)
@@ -76,6 +75,7 @@ def paired_gan_step(G, D, opt_g, opt_d, g_input, target, condition, loss, l1_wei
         loss_g.backward()
     finally:
         D.requires_grad_(True)
+    check_finite(step, " before G's update", loss_g=loss_g.item())
     opt_g.step()
     row = {"loss_d": loss_d.item(), "loss_g": adv.item(), "l1": rec.item(),
            "d_real": float(1 / (1 + np.exp(-real_logits.detach().numpy().mean()))),
@@ -96,7 +96,7 @@ def l1_step(G, opt, g_input, target, mask=None):
     return rec.item()
 
 
-# --- models and data ---
+# --- models, and what the training loop needs ---
 def build(cfg):
     """(G, D, G_l1): pix2pix's generator and discriminator, and the L1-only generator."""
     G = UNet(1, 1, cfg["base"])
@@ -106,93 +106,54 @@ def build(cfg):
     return G, D, G_l1
 
 
-@no_grad()
 def denoise(G, noisy, batch_size=250):
     """G(noisy) in eval mode, as a NumPy array (N, 1, H, W)."""
-    was = G.training
-    G.eval()
-    try:
-        return np.concatenate([G(tensor(noisy[i:i + batch_size])).numpy()
-                               for i in range(0, len(noisy), batch_size)])
-    finally:
-        G.train(was)
+    return run_batches(G, noisy, batch_size)
 
 
-def train(cfg, run_dir=None, resume=False, progress=False, log_every=None):
-    """Train pix2pix (and the L1-only baseline) for cfg["steps"]; returns (G, D, G_l1, monitor)."""
-    cfg = dict(DEFAULTS, **cfg)
-    mg_random.manual_seed(cfg["seed"])
-    clean = mnist_5k("train").tensors[0].numpy()                     # (4500, 1, 28, 28)
-    G, D, G_l1 = build(cfg)
-    opt_g = optim.Adam(G.parameters(), lr=cfg["lr_g"], betas=tuple(cfg["betas"]))
-    opt_d = optim.Adam(D.parameters(), lr=cfg["lr_d"], betas=tuple(cfg["betas"]))
-    opt_l1 = optim.Adam(G_l1.parameters(), lr=cfg["lr_g"], betas=tuple(cfg["betas"]))
-    sampler = EpochSampler(len(clean), cfg["batch_size"])
-    folder = RunFolder(run_dir, cfg, resume)
-    step = 0
-    if resume:
-        state = folder.load_checkpoint()
-        for module, key in ((G, "G"), (D, "D"), (G_l1, "G_l1"), (opt_g, "opt_g"),
-                            (opt_d, "opt_d"), (opt_l1, "opt_l1"), (sampler, "sampler")):
-            module.load_state_dict(state[key])
-        step = int(state["step"])
-        folder.truncate(step - 1)
-    loss = get_loss(cfg["loss"])
-    # A fixed strip for the samples: 8 noisy inputs (4 Gaussian, 4 salt-and-pepper).
-    fixed_clean = mnist_5k("test").tensors[0].numpy()[:8]
-    fixed_noisy = np.concatenate([add_noise(fixed_clean[:4], "gaussian", np.random.default_rng(1)),
-                                  add_noise(fixed_clean[4:], "salt_pepper", np.random.default_rng(2))])
+class Pix2Pix(ImageApp):
+    """pix2pix and its L1-only twin, trained side by side on the same noisy batches."""
 
-    def checkpoint():
-        folder.save_checkpoint({"G": G.state_dict(), "D": D.state_dict(), "G_l1": G_l1.state_dict(),
-                                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                                "opt_l1": opt_l1.state_dict(), "sampler": sampler.state_dict(),
-                                "step": step})
+    DEFAULTS = DEFAULTS
+    log_keys = ("loss_d", "l1", "l1_baseline")
 
-    start = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg["steps"], initial=step, desc="pix2pix", unit="step")
-    while step < cfg["steps"]:
-        t0 = time.perf_counter()
-        target = clean[sampler.next()]                                # (B, 1, 28, 28)
+    def __init__(self, cfg=None):
+        super().__init__(cfg)
+        cfg = self.cfg
+        mg_random.manual_seed(cfg["seed"])
+        self.clean = mnist_5k("train").tensors[0].numpy()             # (4500, 1, 28, 28)
+        self.G, self.D, self.G_l1 = build(cfg)
+        betas = tuple(cfg["betas"])
+        self.opt_g = optim.Adam(self.G.parameters(), lr=cfg["lr_g"], betas=betas)
+        self.opt_d = optim.Adam(self.D.parameters(), lr=cfg["lr_d"], betas=betas)
+        self.opt_l1 = optim.Adam(self.G_l1.parameters(), lr=cfg["lr_g"], betas=betas)
+        self.sampler = EpochSampler(len(self.clean), cfg["batch_size"])
+        self.loss = get_loss(cfg["loss"])
+        # A fixed strip for the samples: 8 noisy inputs (4 Gaussian, 4 salt-and-pepper).
+        self.fixed_clean = mnist_5k("test").tensors[0].numpy()[:8]
+        self.fixed_noisy = np.concatenate([
+            add_noise(self.fixed_clean[:4], "gaussian", np.random.default_rng(1)),
+            add_noise(self.fixed_clean[4:], "salt_pepper", np.random.default_rng(2))])
+
+    def step(self, step):
+        cfg = self.cfg
+        target = self.clean[self.sampler.next()]                      # (B, 1, 28, 28)
         rng = np.random.default_rng([cfg["seed"], step])             # noise fixed by (seed, step)
-        noisy = add_noise(target, cfg["noise"], rng)
-        x, y = tensor(noisy), tensor(target)
-        row = {"step": step}
-        row.update(paired_gan_step(G, D, opt_g, opt_d, x, y, x, loss, cfg["l1_weight"]))
+        x, y = tensor(add_noise(target, cfg["noise"], rng)), tensor(target)
+        row = paired_gan_step(self.G, self.D, self.opt_g, self.opt_d, x, y, x, self.loss,
+                              cfg["l1_weight"], step=step)
         if cfg["baseline"]:
-            row["l1_baseline"] = l1_step(G_l1, opt_l1, x, y)
-        row["time"] = time.perf_counter() - t0
-        folder.monitor.record(row)
-        step += 1
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss_d=f"{folder.monitor.last('loss_d'):.3f}",
-                            l1=f"{folder.monitor.last('l1'):.3f}")
-        elif log_every and step % log_every == 0:
-            print(f"pix2pix step {step:5d}  loss_d {folder.monitor.last('loss_d'):.3f}  "
-                  f"loss_g {folder.monitor.last('loss_g'):.3f}  l1 {folder.monitor.last('l1'):.4f}  "
-                  f"l1 baseline {folder.monitor.last('l1_baseline'):.4f}  "
-                  f"{time.perf_counter() - start:.0f}s", flush=True)
-        if step % cfg["sample_every"] == 0 or step == cfg["steps"]:
-            strip = np.concatenate([fixed_noisy, denoise(G_l1, fixed_noisy),
-                                    denoise(G, fixed_noisy), fixed_clean])
-            folder.save_samples(strip, step)                          # rows: noisy, L1, pix2pix, clean
-        if step % cfg["checkpoint_every"] == 0 or step == cfg["steps"]:
-            checkpoint()
-    if bar is not None:
-        bar.close()
-    return G, D, G_l1, folder.monitor
+            row["l1_baseline"] = l1_step(self.G_l1, self.opt_l1, x, y)
+        return row
 
+    def parts(self):
+        return {"G": self.G, "D": self.D, "G_l1": self.G_l1, "opt_g": self.opt_g,
+                "opt_d": self.opt_d, "opt_l1": self.opt_l1, "sampler": self.sampler}
 
-def load(run_dir):
-    cfg = dict(DEFAULTS, **read_config(run_dir))
-    G, D, G_l1 = build(cfg)
-    state = RunFolder(run_dir, resume=True).load_checkpoint(restore_rng=False)
-    G.load_state_dict(state["G"]), D.load_state_dict(state["D"]), G_l1.load_state_dict(state["G_l1"])
-    return cfg, G, D, G_l1
+    def sample(self):
+        """Rows of 8: noisy, L1 only, pix2pix, clean."""
+        return np.concatenate([self.fixed_noisy, denoise(self.G_l1, self.fixed_noisy),
+                               denoise(self.G, self.fixed_noisy), self.fixed_clean])
 
 
 def evaluate(run_dir=None, models=None, n=500, seed=0, figure=None):
@@ -203,7 +164,8 @@ def evaluate(run_dir=None, models=None, n=500, seed=0, figure=None):
     Returns {noise kind: {method: {"psnr": dB, "ssim": ...}}} and writes the figure.
     """
     if models is None:
-        _, G, _, G_l1 = load(run_dir)
+        app = Pix2Pix.from_run(run_dir)
+        G, G_l1 = app.G, app.G_l1
     else:
         G, G_l1 = models
     from ..metrics import classify, load_digit_classifier
@@ -230,26 +192,12 @@ def evaluate(run_dir=None, models=None, n=500, seed=0, figure=None):
 
 def plot_denoising(shown, clean, result, path):
     """Rows per noise kind: noisy / L1 only / pix2pix / clean, with mean PSNR in the labels."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..viz import plot_image_rows
     rows = []
     for kind, outputs in shown:
         for name, images in outputs.items():
-            rows.append((f"{kind}: {name}\n{result[kind][name]['psnr']:.1f} dB", images))
-        rows.append((f"{kind}: clean", clean))
-    n = len(clean)
-    fig, axes = plt.subplots(len(rows), n, figsize=(n * 0.9 + 1.6, len(rows) * 0.95))
-    for r, (label, images) in enumerate(rows):
-        for c in range(n):
-            ax = axes[r, c]
-            ax.imshow(to_unit(images[c, 0]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([]), ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
-    fig.suptitle("Denoising held-out digits (mean PSNR over the test set)", fontsize=10)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+            rows.append({"label": f"{kind}: {name}\n{result[kind][name]['psnr']:.1f} dB",
+                         "images": images})
+        rows.append({"label": f"{kind}: clean", "images": clean})
+    return plot_image_rows(rows, path, title="Denoising held-out digits (mean PSNR over the "
+                           "test set)")

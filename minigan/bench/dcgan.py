@@ -147,16 +147,16 @@ def quality(folder, n_images=500, n_points=2000):
 
     import numpy as np
 
-    from minigan import cli, metrics
-    from minigan.creation import randn, tensor
-    from minigan.gan.run_folder import load_run
+    from minigan import metrics
+    from minigan.creation import randn
+    from minigan.gan import load_run, recipes
     from minigan.random import manual_seed
     result = {}
     for model in ("dcgan", "wgan-gp"):
         run = os.path.join(folder, model)
         if not os.path.exists(os.path.join(run, "checkpoints", "last.npz")):
             start = time.perf_counter()
-            cli.main(["train", model, "--out", run, "--quiet"])
+            recipes.train(dict(recipes.defaults(model), model=model, seed=0), run, log_every=500)
             result[f"{model}_train_seconds"] = time.perf_counter() - start
         trainer, dataset, cfg = load_run(run)
         manual_seed(1)

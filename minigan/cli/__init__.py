@@ -1,11 +1,20 @@
 """The `minigan` command: train, sample, eval, plot, bench, info, exercise.
 
-This package is the only place with argparse: `train.py` (train, sample, eval, plot for
-GANs), `apps.py` (the image apps' train and eval). This file builds the parser and
-dispatches, importing lazily so `minigan info` stays quick.
+This package is the only place with argparse:
+    train.py     minigan train MODEL (GAN recipes and image apps, one training loop)
+    runs.py      minigan sample | eval | plot RUN
+    bench.py     minigan bench ops | kernels | dcgan
+    args.py      argument types that validate at parse time, the one-line error parser
+This file builds the parser and dispatches, importing lazily so `minigan info` stays quick.
+
+Errors: a user error (a bad flag, a missing or taken run folder, a damaged checkpoint, a
+diverged run) prints one line, `minigan: error: ...`, on stderr. MINIGAN_DEBUG=1 shows
+the traceback instead.
 """
-import argparse
+import os
 import sys
+
+from .args import CLIError, Parser
 
 
 def cmd_info(args):
@@ -42,9 +51,11 @@ def cmd_bench(args):
         bench_dcgan.main(args.rest)
 
 
-def main(argv=None):
+def build_parser():
+    import argparse
+
     from minigan._version import __version__
-    parser = argparse.ArgumentParser(prog="minigan", description="GANs from the ground up.")
+    parser = Parser(prog="minigan", description="GANs from the ground up.")
     parser.add_argument("--version", action="version", version=f"minigan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -56,28 +67,24 @@ def main(argv=None):
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     p.set_defaults(handler=cmd_bench)
 
-    from minigan.cli import train as commands
+    from minigan.cli import runs, train
     p = sub.add_parser("train", help="train a GAN: gan, dcgan, cgan, wgan-gp, lsgan, hinge; "
                        "image apps: inpaint, pix2pix, cyclegan")
-    commands.add_train_arguments(p)
-    from minigan.cli import apps as app_commands
-    app_commands.add_train_arguments(p)
-    p.set_defaults(handler=commands.cmd_train)
+    train.add_arguments(p)
+    p.set_defaults(handler=train.cmd_train)
 
-    p = sub.add_parser("sample", help="draw samples from a trained run into an .npz file")
-    commands.add_sample_arguments(p)
-    p.set_defaults(handler=commands.cmd_sample)
+    p = sub.add_parser("sample", help="draw samples from a trained run into .npz arrays or a "
+                       "PNG grid; BatchNorm uses its running statistics (eval mode)")
+    runs.add_sample_arguments(p)
+    p.set_defaults(handler=runs.cmd_sample)
 
     p = sub.add_parser("eval", help="the metrics of a trained run")
-    p.add_argument("run")
-    p.add_argument("-n", type=int, help="how many samples to evaluate (default: 500 digits, "
-                   "the size of the real reference, or 2000 toy points)")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(handler=commands.cmd_eval)
+    runs.add_eval_arguments(p)
+    p.set_defaults(handler=runs.cmd_eval)
 
     p = sub.add_parser("plot", help="draw a run's figures into RUN/plots")
-    p.add_argument("run")
-    p.set_defaults(handler=commands.cmd_plot)
+    runs.add_plot_arguments(p)
+    p.set_defaults(handler=runs.cmd_plot)
 
     from minigan import exercises
     p = sub.add_parser("exercise", help="gradient-check an exercise: list, check NAME [--file PATH]")
@@ -85,9 +92,29 @@ def main(argv=None):
     p.add_argument("name", nargs="?", help="the exercise, e.g. sigmoid")
     p.add_argument("--file", help="the file to check (default lessons/exercises/NAME.py)")
     p.set_defaults(handler=exercises.cmd_exercise)
+    return parser
 
-    args = parser.parse_args(argv)
-    return args.handler(args)
+
+def _user_errors():
+    """The exceptions that mean "the request cannot be done as asked", not "minigan broke"."""
+    from minigan.gan import NonFiniteError, RunFolderError
+    from minigan.serialization import CheckpointError
+    return (CLIError, RunFolderError, CheckpointError, NonFiniteError, OSError, ValueError)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except _user_errors() as err:
+        if os.environ.get("MINIGAN_DEBUG"):
+            raise
+        message = str(err) or type(err).__name__
+        if isinstance(err, OSError) and err.filename and str(err.filename) not in message:
+            message = f"{err.filename}: {message}"
+        print(f"minigan: error: {message}", file=sys.stderr)
+        from minigan.gan import NonFiniteError
+        return 1 if isinstance(err, NonFiniteError) else 2
 
 
 if __name__ == "__main__":

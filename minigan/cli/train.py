@@ -1,184 +1,235 @@
-"""The GAN subcommands of `minigan`: train, sample, eval, plot."""
-import json
+"""`minigan train MODEL`: build the model from its recipe, then run the one training loop.
+
+    minigan train dcgan                          # a fresh folder: runs/dcgan (or runs/dcgan-2, ...)
+    minigan train dcgan --out runs/x --steps 500
+    minigan train dcgan --resume runs/x          # continue exactly where it stopped
+    minigan train pix2pix --out runs/p --overwrite
+
+GAN models come from `gan.recipes`, the image apps from `apps.APPS`; both hand their step
+and parts to `gan.Trainer`.
+"""
 import os
+import signal
 import time
 
 import numpy as np
 
-from .. import random as mg_random
+from ..apps import APPS
 from ..creation import randn, tensor
-from ..gan import recipes
-from ..gan.recipes import build_trainer
-from ..gan.run_folder import load_run
+from ..gan import RunFolder, Trainer, TrainingInterrupted, recipes
+from ..grad_mode import no_grad
+from .args import CLIError, at_least, decay, non_negative_float, positive_float
+
+MODELS = recipes.MODELS + tuple(APPS)
+
+# Flags that change what is trained. On --resume they must agree with the run's config.
+_TRAINING_FLAGS = {"data": "--data", "batch_size": "--batch-size", "lr_g": "--lr-g",
+                   "lr_d": "--lr-d", "n_critic": "--n-critic", "gp_weight": "--gp-weight",
+                   "ema": "--ema", "lr_decay": "--lr-decay", "seed": "--seed",
+                   "device": "--device", "epochs": "--epochs", "dcgan_run": "--dcgan",
+                   "dcgan_steps": "--dcgan-steps"}
 
 
-APP_MODELS = ("inpaint", "pix2pix", "cyclegan")      # image apps: minigan/cli/apps.py
-
-
-def add_train_arguments(p):
-    p.add_argument("model", choices=recipes.MODELS + APP_MODELS)
+def add_arguments(p):
+    p.add_argument("model", choices=MODELS)
     p.add_argument("--data", choices=recipes.DATASETS, help="dataset (default: per model)")
-    p.add_argument("--steps", type=int, help="training steps (D updates)")
-    p.add_argument("--epochs", type=float, help="passes over the data (instead of --steps)")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr-g", type=float)
-    p.add_argument("--lr-d", type=float)
-    p.add_argument("--n-critic", type=int)
-    p.add_argument("--gp-weight", type=float)
-    p.add_argument("--ema", type=float, default=None,
-                   help="generator EMA decay, e.g. 0.999; 0 turns it off (default: per model)")
+    p.add_argument("--steps", type=at_least(1), help="training steps (D updates)")
+    p.add_argument("--epochs", type=positive_float, help="passes over the data (instead of --steps)")
+    p.add_argument("--batch-size", type=at_least(1))
+    p.add_argument("--lr-g", type=positive_float)
+    p.add_argument("--lr-d", type=positive_float)
+    p.add_argument("--n-critic", type=at_least(1))
+    p.add_argument("--gp-weight", type=non_negative_float)
+    p.add_argument("--ema", type=decay, help="generator EMA decay, e.g. 0.999; 0 turns it off "
+                   "(default: per model)")
     p.add_argument("--lr-decay", choices=["none", "linear"],
                    help="learning-rate schedule (default: per model; linear decays to 0)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--out", help="run folder (default: runs/MODEL)")
+    p.add_argument("--seed", type=at_least(0), help="random seed (default 0)")
+    p.add_argument("--device", choices=["cpu", "cuda"])
+    p.add_argument("--out", help="run folder (default: a fresh runs/MODEL, runs/MODEL-2, ...)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
-    p.add_argument("--sample-every", type=int, default=200)
-    p.add_argument("--checkpoint-every", type=int, default=500)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over in --out even if it holds a run (its files are removed)")
+    p.add_argument("--sample-every", type=at_least(1))
+    p.add_argument("--checkpoint-every", type=at_least(1))
+    p.add_argument("--quiet", action="store_true", help="no progress bar: a log line per 100 steps")
+    p.add_argument("--dcgan", metavar="RUN", help="inpaint: use this trained DCGAN run folder "
+                   "for latent optimisation instead of training one")
+    p.add_argument("--dcgan-steps", type=at_least(1), help="inpaint: steps of its DCGAN")
 
 
-def config_from_args(args):
-    cfg = recipes.defaults(args.model)
-    cfg["model"] = args.model
-    for key in ("data", "steps", "batch_size", "lr_g", "lr_d", "n_critic", "gp_weight",
-                "lr_decay"):
-        value = getattr(args, key)
-        if value is not None:
-            cfg[key] = value
+# --- configs ---
+def _defaults(model):
+    return recipes.defaults(model) if model in recipes.RECIPES else dict(APPS[model][0].DEFAULTS)
+
+
+def _given(args):
+    """The training settings the user typed, under their config names."""
+    given = {key: getattr(args, key, None) for key in _TRAINING_FLAGS if key != "dcgan_run"}
+    given["dcgan_run"] = getattr(args, "dcgan", None)
+    if given["ema"] == 0:
+        given["ema"] = None                          # --ema 0: no average
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def new_config(args):
+    cfg = _defaults(args.model)
+    cfg.update(model=args.model, seed=0, device="cpu", sample_every=cfg.get("sample_every", 200),
+               checkpoint_every=cfg.get("checkpoint_every", 500))
+    if args.model in APPS and args.data is not None:
+        raise CLIError(f"--data is for the GAN models; {args.model} trains on MNIST digits")
+    if args.model == "cgan" and args.data not in (None, "mnist", "digits8"):
+        raise CLIError(f"cgan needs labelled images (--data mnist or digits8), got {args.data}")
+    cfg.update(_given(args))
     if args.ema is not None:
         cfg["ema"] = args.ema or None
-    cfg.update(seed=args.seed, device=args.device, epochs=args.epochs,
-               sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
+    for key in ("steps", "sample_every", "checkpoint_every"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    if args.model in APPS and args.epochs:
+        cfg["steps"] = max(1, int(round(args.epochs * (4500 // cfg["batch_size"]))))
     return cfg
 
 
-def cmd_train(args):
-    if _app_model(args) is not None:
-        from . import apps as app_commands
-        return app_commands.cmd_train(args)
-    if args.resume:
-        run_dir = args.resume
-        with open(os.path.join(run_dir, "config.json")) as f:
-            cfg = json.load(f)
-        if args.steps is not None:
-            cfg["steps"] = args.steps
-        trainer, dataset = build_trainer(cfg, run_dir)
+def resumed_config(args, run):
+    """The run's own config, with the flags a resume may change (--steps, intervals)."""
+    cfg = run.config
+    if cfg["model"] != args.model:
+        raise CLIError(f"{run.path} holds a {cfg['model']} run, not {args.model}: "
+                       f"resume it with `minigan train {cfg['model']} --resume {run.path}`")
+    saved = {**_defaults(cfg["model"]), "ema": None, "epochs": None, "dcgan_run": None, **cfg}
+    conflicts = [f"{_TRAINING_FLAGS[k]} {v} (the run has {saved.get(k)})"
+                 for k, v in _given(args).items() if saved.get(k) != v and
+                 not (isinstance(v, float) and isinstance(saved.get(k), (int, float))
+                      and float(saved[k]) == v)]
+    if conflicts:
+        raise CLIError("a resumed run keeps its settings; these differ: " + ", ".join(conflicts)
+                       + f". Start a new run for other settings (or --overwrite {run.path})")
+    changed = []
+    for key in ("steps", "sample_every", "checkpoint_every"):
+        value = getattr(args, key)
+        if value is not None and value != cfg.get(key):
+            cfg[key] = value
+            changed.append(f"{key} = {value}")
+    return cfg, changed
+
+
+def _check_device(cfg):
+    if cfg.get("device") == "cuda":
+        from .._device import cuda_is_available
+        if cfg["model"] in APPS:
+            raise CLIError(f"{cfg['model']} trains on the CPU only (--device cpu)")
+        if not cuda_is_available():
+            raise CLIError("--device cuda needs CuPy and a CUDA GPU; install the gpu extra "
+                           "(pip install 'minigan[gpu]') on a machine with one")
+
+
+# --- training ---
+def build(cfg):
+    """The trainable model for a config: a GAN from its recipe, or an image app."""
+    if cfg["model"] in recipes.RECIPES:
+        gan, _ = recipes.build(cfg)
+        return gan
+    return APPS[cfg["model"]][0](cfg)
+
+
+def fit(model, cfg, run, resume, args):
+    """The one training loop over `model` in `run`; returns the Trainer."""
+    images = getattr(model, "images", None)
+    toy_points = images if images is not None and getattr(images, "ndim", 0) == 2 else None
+    trainer = Trainer(model.step, model.parts(), model.sample, run=run,
+                      sample_every=cfg["sample_every"], checkpoint_every=cfg["checkpoint_every"],
+                      log_keys=getattr(model, "log_keys", ("loss_d", "loss_g")),
+                      name=cfg["model"], reference=None if toy_points is None else toy_points.numpy())
+    if resume and run.has_checkpoint():
         step = trainer.resume()
-        print(f"resuming {run_dir} at step {step} of {cfg['steps']}")
-    else:
-        cfg = config_from_args(args)
-        run_dir = args.out or os.path.join("runs", args.model)
-        trainer, dataset = build_trainer(cfg, run_dir)
-        print(f"training {cfg['model']} on {cfg['data']} for {cfg['steps']} steps "
-              f"(batch {cfg['batch_size']}, loss {cfg['loss']}) -> {run_dir}")
-    start = time.perf_counter()
+        print(f"resuming {run.path} at step {step} of {cfg['steps']}")
+    elif resume:
+        run.rewrite_history([])
+        print(f"{run.path} has no checkpoint yet: starting it again from step 0")
     trainer.fit(cfg["steps"], progress=not args.quiet, log_every=100 if args.quiet else None)
-    elapsed = time.perf_counter() - start
-    written = plot_run_folder(run_dir, trainer, dataset)
-    print(f"done in {elapsed:.0f}s. Samples: {os.path.join(run_dir, 'samples', 'latest.png')}")
+    return trainer
+
+
+def _open_run(args, cfg):
+    if args.resume:
+        return RunFolder.open(args.resume, lock=True)
+    path = args.out
+    if path is None:
+        path = RunFolder.fresh_path(os.path.join("runs", args.model))
+        if path != os.path.join("runs", args.model):
+            print(f"runs/{args.model} holds another run; this one goes to {path}")
+    return RunFolder.create(path, cfg, overwrite=args.overwrite)
+
+
+def cmd_train(args):
+    if args.resume and (args.out or args.overwrite):
+        raise CLIError("--resume continues a run in its own folder; drop --out/--overwrite")
+    if args.resume:
+        run = RunFolder.open(args.resume, lock=True)
+        cfg, changed = resumed_config(args, run)
+        if changed:
+            run.write_config(cfg)
+            print(f"resume: {', '.join(changed)} (the rest of the run's settings are kept)")
+    else:
+        cfg = new_config(args)
+        _check_device(cfg)
+        run = _open_run(args, cfg)                   # refuses a taken folder before any work
+    with run:
+        _check_device(cfg)
+        model = build(cfg)
+        if args.epochs and not args.resume:
+            run.write_config(cfg)                    # the steps --epochs came to
+        print(f"training {cfg['model']} for {cfg['steps']} steps (batch {cfg['batch_size']}) "
+              f"-> {run.path}")
+        start = time.perf_counter()
+        try:
+            trainer = fit(model, cfg, run, args.resume, args)
+            if cfg["model"] == "inpaint" and not cfg.get("dcgan_run"):
+                _train_inpainting_dcgan(cfg, run, args)
+        except TrainingInterrupted as stop:
+            print(f"\nstopped by {signal.Signals(stop.signum).name} after step {stop.step}; "
+                  f"checkpoint written: {stop.checkpoint}\n"
+                  f"resume with: minigan train {cfg['model']} --resume {run.path}")
+            return 128 + stop.signum
+        elapsed = time.perf_counter() - start
+        written = plot(run, model if cfg["model"] in recipes.RECIPES else None)
+    print(f"done in {elapsed:.0f}s at step {trainer.step}. Samples: "
+          f"{run.file('samples', 'latest.png')}")
     for path in written:
         print(f"  figure: {path}")
+    print(f"next: minigan eval {run.path}")
     return 0
 
 
-def plot_run_folder(run_dir, trainer=None, dataset=None):
-    from ..viz import plot_run, plot_toy_2d
-    written = list(plot_run(run_dir))
-    if trainer is not None and trainer.images.ndim == 2 and trainer.images.shape[1] == 2:
-        fake = trainer.generate(randn(2000, trainer.G.latent_dim)).numpy()
-        real = trainer.images[:2000].numpy()
-        D = trainer.D
+def _train_inpainting_dcgan(cfg, run, args):
+    """Inpainting's second stage: the DCGAN for latent optimisation, a run of its own in
+    RUN/dcgan (resumed too, when the first stage was)."""
+    from ..apps.inpainting import dcgan_config
+    folder = run.file("dcgan")
+    if RunFolder.holds_run(folder):
+        stage = RunFolder.open(folder, lock=True)
+        dcfg, resume = stage.config, True
+    else:
+        dcfg, resume = dcgan_config(cfg), False
+        stage = RunFolder.create(folder, dcfg)
+    with stage:
+        print(f"inpainting, stage 2: a DCGAN for latent optimisation ({dcfg['steps']} steps) "
+              f"-> {stage.path}")
+        fit(build(dcfg), dcfg, stage, resume, args)
 
+
+def plot(run, gan=None):
+    """The run's figures, plus D's decision surface for a 2-D toy GAN."""
+    from ..viz import plot_toy_2d
+    written = run.plot()
+    if gan is not None and gan.images.ndim == 2 and gan.images.shape[1] == 2:
+        fake = gan.generate(randn(2000, gan.G.latent_dim)).numpy()
+        real = gan.images[:2000].numpy()
+
+        @no_grad()
         def discriminator(points):
-            from ..grad_mode import no_grad
-            with no_grad():
-                return D(tensor(points.astype(np.float32))).numpy()[:, 0]
-        written.append(plot_toy_2d(real, fake, os.path.join(run_dir, "plots", "toy_2d.png"),
+            return gan.D(tensor(points.astype(np.float32))).numpy()[:, 0]
+        written.append(plot_toy_2d(real, fake, run.file("plots", "toy_2d.png"),
                                    discriminator=discriminator))
     return written
-
-
-def add_sample_arguments(p):
-    p.add_argument("run")
-    p.add_argument("-n", type=int, default=64, help="how many samples")
-    p.add_argument("-o", "--output", default="samples.npz")
-    p.add_argument("--labels", help="comma-separated digits for a conditional model, e.g. 0,1,2")
-    p.add_argument("--seed", type=int, default=0)
-
-
-def cmd_sample(args):
-    if _app_model(args) is not None:
-        raise SystemExit(f"minigan sample: {args.run} is an image-to-image app run; "
-                         f"use `minigan eval {args.run}` for its figures")
-    trainer, _, cfg = load_run(args.run)
-    mg_random.manual_seed(args.seed)
-    z = randn(args.n, trainer.G.latent_dim)
-    labels = None
-    if cfg["model"] == "cgan":
-        chosen = [int(v) for v in args.labels.split(",")] if args.labels else list(range(10))
-        labels = tensor(np.resize(np.array(chosen, dtype=np.int64), args.n))
-    elif args.labels:
-        raise SystemExit(f"--labels needs a conditional model; {args.run} is a {cfg['model']}")
-    out = trainer.generate(z, labels).numpy()
-    arrays = {}
-    if out.ndim == 4:
-        arrays["images"] = ((out + 1) / 2).clip(0, 1).astype(np.float32)     # (N, C, H, W) in [0, 1]
-    else:
-        arrays["points"] = out.astype(np.float32)
-    if labels is not None:
-        arrays["labels"] = labels.numpy()
-    np.savez(args.output, **arrays)
-    print(f"wrote {args.n} samples to {args.output}: " +
-          ", ".join(f"{k} {v.shape} {v.dtype}" for k, v in arrays.items()))
-    return 0
-
-
-def _app_model(args):
-    """The app model this command is about (from the name or the run's config), or None."""
-    if getattr(args, "model", None) in APP_MODELS:
-        return args.model
-    run = getattr(args, "resume", None) or getattr(args, "run", None)
-    path = os.path.join(run, "config.json") if run else ""
-    if path and os.path.exists(path):
-        with open(path) as f:
-            model = json.load(f).get("model")
-        return model if model in APP_MODELS else None
-    return None
-
-
-def cmd_eval(args):
-    from .. import metrics
-    if _app_model(args) is not None:
-        from . import apps as app_commands
-        with open(os.path.join(args.run, "config.json")) as f:
-            return app_commands.cmd_eval(args, json.load(f))
-    trainer, dataset, cfg = load_run(args.run)
-    mg_random.manual_seed(args.seed)
-    if args.n is None:
-        args.n = 2000 if cfg["data"] in recipes.TOY else 500
-    if cfg["data"] in recipes.TOY:
-        fake = trainer.generate(randn(args.n, trainer.G.latent_dim)).numpy()
-        result = metrics.evaluate_toy(fake, dataset)
-    else:
-        z = randn(args.n, trainer.G.latent_dim)
-        labels = tensor(np.arange(args.n) % 10) if cfg["model"] == "cgan" else None
-        images = trainer.generate(z, labels).numpy()
-        result = metrics.evaluate_digits(images) if cfg["data"] == "mnist" else {}
-        if cfg["data"] == "mnist":
-            result["real_reference"] = metrics.real_digit_reference()
-    print(json.dumps(result, indent=2, default=lambda v: np.asarray(v).tolist()))
-    with open(os.path.join(args.run, "eval.json"), "w") as f:
-        json.dump(result, f, indent=2, default=lambda v: np.asarray(v).tolist())
-    return 0
-
-
-def cmd_plot(args):
-    trainer = dataset = None
-    if _app_model(args) is not None:                     # image apps: no Trainer to rebuild
-        pass
-    elif os.path.exists(os.path.join(args.run, "checkpoints", "last.npz")):
-        trainer, dataset, _ = load_run(args.run)
-    for path in plot_run_folder(args.run, trainer, dataset):
-        print(path)
-    return 0

@@ -1,9 +1,19 @@
-"""minigan.gan: the GAN toolkit: losses with sign contracts, models, the training loop."""
+"""minigan.gan: the GAN toolkit: losses with sign contracts, models, the training step,
+the one training loop and its run folder.
+
+    losses.py      every GAN loss, with its sign contract
+    models.py      MLP and DCGAN generators and discriminators, conditional ones
+    training.py    train_step (the textbook loop body) and GAN (what it works on)
+    trainer.py     Trainer: the one training loop every model uses
+    run_folder.py  RunFolder: the one class that reads and writes a run on disk
+    recipes.py     the hyper-parameters behind `minigan train MODEL`
+"""
 from . import losses, models  # noqa: F401
 from .losses import LOSSES, get_loss, gradient_penalty, r1_penalty  # noqa: F401
 from .models import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,  # noqa: F401
                      ConditionalMLPDiscriminator, ConditionalMLPGenerator, DCGANDiscriminator,
                      DCGANGenerator, MLPDiscriminator, MLPGenerator, dcgan_init)
 from .monitor import Monitor  # noqa: F401
-from .training import (EpochSampler, NonFiniteError, Trainer, grad_norm, sample_latent,  # noqa: F401
-                       train_step)
+from .run_folder import RunFolder, RunFolderError, load_run  # noqa: F401
+from .trainer import NonFiniteError, Trainer, TrainingInterrupted, check_finite  # noqa: F401
+from .training import GAN, EpochSampler, grad_norm, sample_latent, train_step  # noqa: F401

@@ -1,5 +1,8 @@
 """Recipes: which models, loss and hyper-parameters `minigan train MODEL` uses.
 
+One dict per model in RECIPES; `build(cfg)` turns a recipe (plus the user's overrides) into
+a `GAN` ready for the training loop.
+
 | model   | default data | networks          | loss            | extras                                   |
 |---------|--------------|-------------------|-----------------|------------------------------------------|
 | gan     | ring         | MLP               | non-saturating  |                                          |
@@ -35,30 +38,34 @@ average still carrying the fast-changing early weights.
 from .. import random as mg_random
 from ..data import digits_8x8, gaussian_1d, grid_of_gaussians, mnist_5k, ring_of_gaussians, shapes, spirals
 from . import models
-from .training import Trainer
+from .training import GAN
 
-MODELS = ("gan", "dcgan", "cgan", "wgan-gp", "lsgan", "hinge")
 DATASETS = ("ring", "grid", "spirals", "gaussian1d", "mnist", "digits8", "shapes")
 TOY = ("ring", "grid", "spirals", "gaussian1d")
 
-DEFAULTS = {
-    # toy_latent: the latent size on toy data (images always get 100); decay: the lr schedule
-    #           data      loss            steps batch  lr_g  lr_d   betas     n_critic  gp  ema  toy_latent decay
-    "gan":     ("ring",  "nonsaturating", 3000, 256, 1e-3, 1e-3, (0.5, 0.999), 1, 0.0, None, 2, None),
-    "dcgan":   ("mnist", "nonsaturating", 3000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0, None, 2, None),
-    "cgan":    ("mnist", "nonsaturating", 2000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0, None, 2, None),
-    "wgan-gp": ("ring",  "wgan",         50000, 256, 5e-4, 5e-4, (0.5, 0.9), 5, 10.0, 0.999, 8, "linear"),
-    "lsgan":   ("mnist", "lsgan",         2000, 64, 2e-4, 2e-4, (0.5, 0.999), 1, 0.0, None, 2, None),
-    "hinge":   ("mnist", "hinge",         2000, 64, 2e-4, 2e-4, (0.0, 0.999), 1, 0.0, None, 2, None),
+# What every recipe sets. toy_latent: the latent size on toy data (images get 100);
+# ema: the decay of G's moving average (None: no average); lr_decay: None or "linear".
+_COMMON = dict(loss="nonsaturating", batch_size=64, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
+               n_critic=1, gp_weight=0.0, ema=None, toy_latent=2, lr_decay=None)
+
+RECIPES = {
+    "gan": dict(_COMMON, data="ring", steps=3000, batch_size=256, lr_g=1e-3, lr_d=1e-3),
+    "dcgan": dict(_COMMON, data="mnist", steps=3000),
+    "cgan": dict(_COMMON, data="mnist", steps=2000),
+    "wgan-gp": dict(_COMMON, data="ring", loss="wgan", steps=50000, batch_size=256,
+                    lr_g=5e-4, lr_d=5e-4, betas=(0.5, 0.9), n_critic=5, gp_weight=10.0,
+                    ema=0.999, toy_latent=8, lr_decay="linear"),
+    "lsgan": dict(_COMMON, data="mnist", loss="lsgan", steps=2000),
+    "hinge": dict(_COMMON, data="mnist", loss="hinge", steps=2000, betas=(0.0, 0.999)),
 }
+MODELS = tuple(RECIPES)
 
 
 def defaults(model):
-    (data, loss, steps, batch, lr_g, lr_d, betas, n_critic, gp, ema, toy_latent,
-     decay) = DEFAULTS[model]
-    return dict(data=data, loss=loss, steps=steps, batch_size=batch, lr_g=lr_g, lr_d=lr_d,
-                betas=betas, n_critic=n_critic, gp_weight=gp, ema=ema, toy_latent=toy_latent,
-                lr_decay=decay)
+    """A copy of `model`'s recipe."""
+    if model not in RECIPES:
+        raise ValueError(f"unknown GAN model {model!r}; choose one of {MODELS}")
+    return dict(RECIPES[model])
 
 
 def load_data(name, n_toy=50_000):
@@ -83,7 +90,7 @@ def load_data(name, n_toy=50_000):
     return x, labels, ds
 
 
-def build_models(model, data_name, x, num_classes=10, latent_dim=None):
+def build_models(model, data_name, x, num_classes=10, latent_dim=None, base=64):
     """(G, D) for a model name and data shaped like x."""
     conditional = model == "cgan"
     critic = model == "wgan-gp"
@@ -102,34 +109,55 @@ def build_models(model, data_name, x, num_classes=10, latent_dim=None):
         G = models.ConditionalDCGANGenerator(num_classes, latent, channels=channels, image_size=size)
         D = models.ConditionalDCGANDiscriminator(num_classes, channels, image_size=size)
     else:
-        G = models.DCGANGenerator(latent, channels, size)
-        D = models.DCGANDiscriminator(channels, size, batch_norm=batch_norm,
+        G = models.DCGANGenerator(latent, channels, size, base=base)
+        D = models.DCGANDiscriminator(channels, size, base=base, batch_norm=batch_norm,
                                       spectral_norm=model == "hinge")
     G.apply(models.dcgan_init)
     D.apply(models.dcgan_init)
     return G, D
 
 
-def build_trainer(cfg, run_dir):
-    """Data, models and the Trainer for a config dict (also used by --resume)."""
-    mg_random.manual_seed(cfg["seed"])
+def build(cfg):
+    """(gan, dataset) for a config: a recipe with the user's overrides, seeded by cfg["seed"].
+
+    cfg may also give latent_dim and base (network width) for image models, and device.
+    With cfg["epochs"], cfg["steps"] is set here from the data set's size.
+    """
+    mg_random.manual_seed(cfg.get("seed", 0))
     x, labels, dataset = load_data(cfg["data"])
-    num_classes = int(labels.numpy().max()) + 1
-    toy_latent = cfg.get("toy_latent") if cfg["data"] in TOY else None
-    G, D = build_models(cfg["model"], cfg["data"], x, num_classes, latent_dim=toy_latent)
-    if cfg["device"] == "cuda":
-        G.to("cuda"), D.to("cuda")
-        x = x.to("cuda")
-        labels = labels.to("cuda")
-    steps = cfg["steps"]
     if cfg.get("epochs"):
-        steps = int(round(cfg["epochs"] * (x.shape[0] // cfg["batch_size"])))
-    cfg["steps"] = steps
-    trainer = Trainer(G, D, x, labels if cfg["model"] == "cgan" else None, loss=cfg["loss"],
-                      lr_g=cfg["lr_g"], lr_d=cfg["lr_d"], betas=tuple(cfg["betas"]),
-                      batch_size=cfg["batch_size"], n_critic=cfg["n_critic"],
-                      gp_weight=cfg["gp_weight"], ema_decay=cfg.get("ema"),
-                      lr_decay=cfg.get("lr_decay"), decay_steps=steps, run_dir=run_dir,
-                      sample_every=cfg["sample_every"], checkpoint_every=cfg["checkpoint_every"],
-                      config=cfg)
-    return trainer, dataset
+        cfg["steps"] = max(1, int(round(cfg["epochs"] * (x.shape[0] // cfg["batch_size"]))))
+    num_classes = int(labels.numpy().max()) + 1
+    latent = cfg.get("toy_latent") if cfg["data"] in TOY else cfg.get("latent_dim")
+    G, D = build_models(cfg["model"], cfg["data"], x, num_classes, latent_dim=latent,
+                        base=cfg.get("base", 64))
+    if cfg.get("device", "cpu") == "cuda":
+        G.to("cuda"), D.to("cuda")
+        x, labels = x.to("cuda"), labels.to("cuda")
+    gan = GAN(G, D, x, labels if cfg["model"] == "cgan" else None, loss=cfg["loss"],
+              lr_g=cfg["lr_g"], lr_d=cfg["lr_d"], betas=tuple(cfg["betas"]),
+              batch_size=cfg["batch_size"], n_critic=cfg["n_critic"],
+              gp_weight=cfg["gp_weight"], ema_decay=cfg.get("ema"),
+              lr_decay=cfg.get("lr_decay"), decay_steps=cfg["steps"])
+    return gan, dataset
+
+
+def train(cfg, run_dir=None, progress=False, log_every=None):
+    """Train a recipe from scratch, into a new run folder or in memory; returns the GAN.
+
+        >>> gan = train(dict(defaults("dcgan"), model="dcgan", steps=500), "runs/short")
+    """
+    from .run_folder import RunFolder
+    from .trainer import Trainer
+    cfg = dict(cfg)
+    gan, _ = build(cfg)
+    run = RunFolder.create(run_dir, cfg) if run_dir is not None else None
+    try:
+        Trainer(gan.step, gan.parts(), gan.sample, run=run,
+                sample_every=cfg.get("sample_every", 200),
+                checkpoint_every=cfg.get("checkpoint_every", 500),
+                name=cfg["model"]).fit(cfg["steps"], progress=progress, log_every=log_every)
+    finally:
+        if run is not None:
+            run.close()
+    return gan

@@ -8,29 +8,23 @@
            (D's parameters are frozen for this backward, so they get no gradient)
         4. update the generator's moving average (EMA), record the numbers
 
-`train_step` is that loop body; `Trainer` adds data, checkpoints, samples and the monitor.
+`train_step` is that loop body. `GAN` holds what it works on (the two networks, their
+optimisers, the loss, a batch sampler, an EMA of G, a learning-rate schedule) and hands
+the one training loop, `gan.Trainer`, its step, its parts and its samples.
 """
 import copy
-import json
 import math
-import os
-import time
 
 import numpy as np
 
-from .. import autograd, nn, optim
+from .. import optim
 from ..creation import randn, randperm, tensor
 from ..grad_mode import no_grad
-from ..random import get_rng_state, set_rng_state
-from ..serialization import load, save
+from ..nn.utils import eval_mode
 from .losses import get_loss, gradient_penalty, r1_penalty
-from .monitor import Monitor
+from .trainer import check_finite
 
-__all__ = ["train_step", "Trainer", "EpochSampler", "grad_norm", "NonFiniteError", "sample_latent"]
-
-
-class NonFiniteError(FloatingPointError):
-    """A loss or gradient became NaN or Inf: training stops before any weight is touched."""
+__all__ = ["train_step", "GAN", "EpochSampler", "grad_norm", "sample_latent"]
 
 
 def sample_latent(n, dim, device="cpu"):
@@ -45,14 +39,6 @@ def grad_norm(parameters):
             g = p.grad._data.ravel()
             total += float(g @ g)                  # a BLAS dot: no temporary g * g array
     return math.sqrt(total)
-
-
-def _check_finite(step, **values):
-    for name, value in values.items():
-        if not math.isfinite(value):
-            raise NonFiniteError(f"step {step}: {name} is {value}; training stopped before the "
-                                 "update, the last checkpoint is intact (try a lower learning "
-                                 "rate, or a gradient penalty)")
 
 
 def _mean_output(out, kind):
@@ -97,7 +83,7 @@ def train_step(G, D, opt_g, opt_d, real, loss, step=0, n_critic=1, clip_value=No
                d_fake=_mean_output(fake_out, loss.output), grad_norm_d=grad_norm(D.parameters()))
     if loss.output == "score":
         row["wasserstein"] = float(real_out._data.mean() - fake_out._data.mean())
-    _check_finite(step, loss_d=row["loss_d"], grad_norm_d=row["grad_norm_d"])
+    check_finite(step, " before D's update", loss_d=row["loss_d"], grad_norm_d=row["grad_norm_d"])
     opt_d.step()
     if clip_value is not None:                           # WGAN: keep the critic Lipschitz
         with no_grad():
@@ -114,7 +100,8 @@ def train_step(G, D, opt_g, opt_d, real, loss, step=0, n_critic=1, clip_value=No
         finally:
             D.requires_grad_(True)
         row.update(loss_g=loss_g.item(), grad_norm_g=grad_norm(G.parameters()))
-        _check_finite(step, loss_g=row["loss_g"], grad_norm_g=row["grad_norm_g"])
+        check_finite(step, " before G's update", loss_g=row["loss_g"],
+                     grad_norm_g=row["grad_norm_g"])
         opt_g.step()
         if ema is not None:
             ema.update()
@@ -155,18 +142,23 @@ class EpochSampler:
         self.order = order if order.size else None
 
 
-class Trainer:
-    """Everything around `train_step`: data, optimisers, samples, checkpoints, monitor.
+class GAN:
+    """A generator and a discriminator with everything their training needs.
 
-    >>> trainer = Trainer(G, D, images, loss="nonsaturating", run_dir="runs/dcgan")
-    >>> trainer.fit(steps=2000)
+    It owns the optimisers, the loss, a batch sampler over `images`, an optional moving
+    average (EMA) of G's weights and an optional linear learning-rate decay, and gives the
+    one training loop what it needs: `step` (one `train_step` on the next batch), `parts`
+    (what a checkpoint saves) and `sample` (G's images for a fixed batch of latents).
+
+        >>> gan = GAN(G, D, images, loss="nonsaturating")
+        >>> Trainer(gan.step, gan.parts(), gan.sample).fit(2000)
+        >>> gan.generate(minigan.randn(16, G.latent_dim))      # (16, 1, 28, 28)
     """
 
     def __init__(self, G, D, images, labels=None, loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,
                  betas=(0.5, 0.999), optimizer="adam", batch_size=64, n_critic=1,
                  clip_value=None, gp_weight=0.0, r1_weight=0.0, ema_decay=None, lr_decay=None,
-                 decay_steps=None, run_dir=None, sample_every=200, checkpoint_every=500, num_samples=None,
-                 config=None):
+                 decay_steps=None, num_samples=None):
         self.G, self.D = G, D
         self.images, self.labels = images, labels
         self.loss = get_loss(loss) if isinstance(loss, str) else loss
@@ -181,20 +173,17 @@ class Trainer:
         else:
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
         self.ema = optim.EMA(G, decay=ema_decay) if ema_decay else None
+        self._G_ema = None
+        # Linear decay to 0 over `decay_steps`, as in the WGAN-GP paper: a function of the
+        # step alone, so a resumed run follows the same schedule.
         if lr_decay not in (None, "none", "linear"):
             raise ValueError(f"lr_decay must be None or 'linear', got {lr_decay!r}")
-        # Linear decay to 0 over `decay_steps` (default: the steps of `fit`), as in the
-        # WGAN-GP paper. Give decay_steps when a run is fitted in parts, so that every part
-        # follows one schedule.
         self.lr_decay = lr_decay if lr_decay != "none" else None
+        if self.lr_decay and not decay_steps:
+            raise ValueError("lr_decay='linear' needs decay_steps: the step where lr reaches 0")
         self.decay_steps = decay_steps
         self.base_lrs = [[g["lr"] for g in opt.param_groups] for opt in (self.opt_g, self.opt_d)]
         self.sampler = EpochSampler(images.shape[0], batch_size)
-        self.step = 0
-        self.sample_every, self.checkpoint_every = sample_every, checkpoint_every
-        self.run_dir = run_dir
-        self.config = dict(config or {})
-        self.monitor = Monitor(None)
         # A fixed latent batch: the sample grids show the same z evolving over training.
         if num_samples is None:
             num_samples = 64 if images.ndim == 4 else 512
@@ -202,130 +191,51 @@ class Trainer:
         self.fixed_labels = None
         if labels is not None:
             self.fixed_labels = tensor(np.arange(num_samples) % int(labels.numpy().max() + 1))
-        if run_dir is not None:
-            for sub in ("samples", "checkpoints", "plots"):
-                os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
-            self.monitor.path = os.path.join(run_dir, "history.jsonl")
-            with open(os.path.join(run_dir, "config.json"), "w") as f:
-                json.dump(self.config, f, indent=2)
 
-    # --- the loop ---
-    def fit(self, steps, progress=True, log_every=None, callback=None):
-        """Train until `self.step == steps` (so a resumed run finishes where it would have)."""
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=steps, initial=self.step, desc="train", unit="step", leave=True)
-        start = time.perf_counter()
-        while self.step < steps:
-            index = self.sampler.next()
-            real = self.images[index]
-            labels = self.labels[index] if self.labels is not None else None
-            t0 = time.perf_counter()
-            if self.lr_decay == "linear":
-                self.set_lr_factor(max(0.0, 1.0 - self.step / (self.decay_steps or steps)))
-            self.G.train()
-            self.D.train()
-            row = train_step(self.G, self.D, self.opt_g, self.opt_d, real, self.loss, self.step,
-                             self.n_critic, self.clip_value, self.gp_weight, self.r1_weight,
-                             labels, self.ema)
-            row["time"] = time.perf_counter() - t0
-            self.monitor.record(row)
-            self.step += 1
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss_d=f"{self.monitor.last('loss_d'):.3f}",
-                                loss_g=f"{self.monitor.last('loss_g'):.3f}")
-            elif log_every and self.step % log_every == 0:
-                print(f"step {self.step:6d}  loss_d {self.monitor.last('loss_d'):.4f}  "
-                      f"loss_g {self.monitor.last('loss_g'):.4f}  "
-                      f"{time.perf_counter() - start:.1f}s", flush=True)
-            if self.run_dir is not None and (self.step % self.sample_every == 0 or self.step == steps):
-                self.save_samples()
-            if self.run_dir is not None and (self.step % self.checkpoint_every == 0 or self.step == steps):
-                self.save_checkpoint()
-            if callback is not None:
-                callback(self)
-        if bar is not None:
-            bar.close()
-        return self.monitor.rows
+    # --- what the training loop calls ---
+    def step(self, step):
+        """One `train_step` on the next batch; returns the monitor's row."""
+        index = self.sampler.next()
+        real = self.images[index]
+        labels = self.labels[index] if self.labels is not None else None
+        if self.lr_decay == "linear":
+            self.set_lr_factor(max(0.0, 1.0 - step / self.decay_steps))
+        self.G.train()
+        self.D.train()
+        return train_step(self.G, self.D, self.opt_g, self.opt_d, real, self.loss, step,
+                          self.n_critic, self.clip_value, self.gp_weight, self.r1_weight,
+                          labels, self.ema)
+
+    def parts(self):
+        """What a checkpoint holds: networks, optimisers, sampler, fixed latents, EMA."""
+        parts = {"G": self.G, "D": self.D, "opt_g": self.opt_g, "opt_d": self.opt_d,
+                 "sampler": self.sampler, "fixed_z": self.fixed_z}
+        if self.ema is not None:
+            parts["ema"] = self.ema
+        return parts
+
+    def sample(self):
+        """Samples from the fixed latent batch, as a NumPy array."""
+        return self.generate(self.fixed_z, self.fixed_labels).numpy()
 
     def set_lr_factor(self, factor):
-        """Every parameter group's lr = its initial lr * factor. A function of the step
-        alone, so a resumed run follows the same schedule."""
+        """Every parameter group's lr = its initial lr * factor."""
         for opt, base in zip((self.opt_g, self.opt_d), self.base_lrs):
             for group, lr in zip(opt.param_groups, base):
                 group["lr"] = lr * factor
 
-    # --- samples ---
-    def generator_for_sampling(self):
+    # --- drawing samples ---
+    def generator(self):
         """The EMA generator if there is one (smoother samples), else G itself."""
         if self.ema is None:
             return self.G
-        if getattr(self, "_G_ema", None) is None:
+        if self._G_ema is None:
             self._G_ema = copy.deepcopy(self.G)
         return self.ema.copy_to(self._G_ema)
 
     @no_grad()
     def generate(self, z, labels=None):
-        G = self.generator_for_sampling()
-        was_training = G.training
-        G.eval()
-        try:
+        """G(z) (or G(z, labels)) from `generator()`, with BatchNorm in eval mode."""
+        G = self.generator()
+        with eval_mode(G):
             return G(z) if labels is None else G(z, labels)
-        finally:
-            G.train(was_training)
-
-    def save_samples(self):
-        """Samples from the fixed latent batch: an .npz per interval and a latest.png."""
-        from ..viz import plot_toy_1d, plot_toy_2d, save_image_grid
-        out = self.generate(self.fixed_z, self.fixed_labels).numpy().astype(np.float32)
-        path = os.path.join(self.run_dir, "samples", f"step_{self.step:06d}.npz")
-        latest = os.path.join(self.run_dir, "samples", "latest.png")
-        if out.ndim == 4:                                    # images (N, C, H, W)
-            np.savez(path, images=out)
-            save_image_grid(out, latest, nrow=8)
-        else:                                                # toy points (N, D)
-            np.savez(path, points=out)
-            real = self.images[:len(out) * 4].numpy()
-            if out.shape[1] == 2:
-                plot_toy_2d(real, out, latest, title=f"step {self.step}")
-            else:
-                plot_toy_1d(real[:, 0], out[:, 0], latest, title=f"step {self.step}")
-        return path
-
-    # --- checkpoints ---
-    def state_dict(self):
-        state = {"G": self.G.state_dict(), "D": self.D.state_dict(),
-                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                 "step": self.step, "sampler": self.sampler.state_dict(),
-                 "rng": json.dumps(get_rng_state()), "fixed_z": self.fixed_z}
-        if self.ema is not None:
-            state["ema"] = self.ema.state_dict()
-        return state
-
-    def load_state_dict(self, state):
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        if self.ema is not None:
-            self.ema.load_state_dict(state["ema"])
-        self.step = int(state["step"])
-        self.sampler.load_state_dict(state["sampler"])
-        set_rng_state(json.loads(state["rng"]))
-        self.fixed_z = state["fixed_z"]
-
-    def checkpoint_path(self):
-        return os.path.join(self.run_dir, "checkpoints", "last.npz")
-
-    def save_checkpoint(self):
-        save(self.state_dict(), self.checkpoint_path())      # atomic: never half-written
-
-    def resume(self):
-        """Continue from the run folder's last checkpoint, exactly where it stopped."""
-        self.load_state_dict(load(self.checkpoint_path()))
-        if os.path.exists(self.monitor.path):
-            self.monitor.rows = Monitor.read(self.monitor.path)
-            self.monitor.truncate(self.step - 1)
-        return self.step

@@ -1,8 +1,11 @@
-"""nn.utils: gradient clipping, flattening parameters, and spectral normalisation.
+"""nn.utils: gradient clipping, flattening parameters, spectral normalisation, eval mode.
 
     >>> total = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     >>> D_layer = nn.utils.spectral_norm(nn.Conv2d(64, 128, 4, 2, 1))   # SN-GAN critic
+    >>> with nn.utils.eval_mode(G):                                     # BatchNorm: running stats
+    ...     images = G(z)
 """
+import contextlib
 import math
 
 import numpy as np
@@ -160,3 +163,17 @@ def remove_spectral_norm(module, name="weight"):
     module.__dict__.pop(name, None)
     module.register_parameter(name, Parameter(weight.detach()))
     return module
+
+
+@contextlib.contextmanager
+def eval_mode(*modules):
+    """Put `modules` in eval mode inside the block, then give each its own mode back
+    (a model that was training goes on training; one in eval mode stays there)."""
+    was_training = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, was_training):
+            m.train(mode)

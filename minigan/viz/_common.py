@@ -10,6 +10,8 @@ import os
 
 import numpy as np
 
+from .._files import atomic_path
+
 # One colour per player, used by every figure so that a learner can read them at a glance:
 # the discriminator and the real data in blue, the generator and its samples in orange.
 COLOR_D = "tab:blue"
@@ -43,9 +45,14 @@ def prepare_path(path):
 
 
 def save_figure(fig, path, dpi=None):
-    """Save `fig` to `path` (format from the extension, PNG usually) and return the path."""
+    """Save `fig` to `path` (format from the extension, PNG usually) and return the path.
+
+    Written to a temporary file first, then renamed over `path`: a reader never sees half a
+    PNG, and a symbolic link at `path` is replaced, never written through.
+    """
     path = prepare_path(path)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
     fig.clear()                 # drop the artists now; the Figure itself is garbage-collected
     return path
 
@@ -62,10 +69,11 @@ def save_animation(fig, draw_frame, n_frames, path, fps=4, dpi=None):
         raise ValueError("save_animation: need at least one frame, got 0")
     path = prepare_path(path)
     writer = PillowWriter(fps=fps)
-    with writer.saving(fig, path, dpi=dpi or fig.dpi):
-        for i in range(n_frames):
-            draw_frame(i)
-            writer.grab_frame()
+    with atomic_path(path) as tmp:
+        with writer.saving(fig, tmp, dpi=dpi or fig.dpi):
+            for i in range(n_frames):
+                draw_frame(i)
+                writer.grab_frame()
     fig.clear()
     return path
 

@@ -1,7 +1,7 @@
 """Training dynamics: losses, D outputs, gradient norms, penalty and learning rates.
 
-The history is the GAN toolkit's monitor output: one dict per training step, either as a
-list in memory or as a JSON-lines file (`history.jsonl`, one JSON object per line).
+The history is the GAN toolkit's monitor output: one dict per training step (a run
+folder's history.jsonl, as `minigan.gan.RunFolder.read_history` returns it).
 Any key may be missing; `plot_history` draws a panel for each group of keys it finds:
 
     step                     x axis (the record's index when absent)
@@ -9,12 +9,12 @@ Any key may be missing; `plot_history` draws a panel for each group of keys it f
     d_real, d_fake           mean D(x) and mean D(G(z)): probabilities, or critic scores
     wasserstein              the critic's Wasserstein estimate (WGAN)
     penalty                  gradient penalty (WGAN-GP, R1, ...)
+    l1, l2, l1_baseline      reconstruction errors of the image apps (pix2pix, inpainting)
+    cycle, identity          CycleGAN's cycle-consistency and identity terms
     grad_norm_d, grad_norm_g gradient norms of the two players' parameters
     lr_d, lr_g               learning rates
     time                     seconds the step took (their sum is shown in the title)
 """
-import json
-import os
 
 import numpy as np
 
@@ -32,39 +32,23 @@ HISTORY_PANELS = [
     ("Gradient penalty", "penalty", [("penalty", "penalty", "tab:purple")], True, False),
     ("Gradient norms", "norm",
      [("grad_norm_d", "|grad D|", COLOR_D), ("grad_norm_g", "|grad G|", COLOR_G)], True, True),
+    ("Reconstruction (image apps)", "mean error",
+     [("l1", "L1 to the target (pix2pix: all pixels; inpainting: the hole)", COLOR_G),
+      ("l2", "L2 on the hole", "tab:brown"),
+      ("l1_baseline", "L1-only baseline", "tab:gray"),
+      ("cycle", "cycle L1 (A->B->A, B->A->B)", "tab:red"),
+      ("identity", "identity L1", "tab:pink")], True, False),
     ("Learning rates", "learning rate",
      [("lr_d", "lr D", COLOR_D), ("lr_g", "lr G", COLOR_G)], False, False),
 ]
 
 
-def load_history(history):
-    """The history as a list of dicts, from a list (returned as is) or a `history.jsonl` path.
-
-    Blank lines are skipped; a half-written last line (the run was killed mid-write) is
-    dropped rather than failing the whole plot.
-
-        >>> load_history([{"step": 0, "loss_d": 1.4}])
-        [{'step': 0, 'loss_d': 1.4}]
-    """
-    if isinstance(history, (str, os.PathLike)):
-        records = []
-        with open(history) as f:
-            lines = f.read().splitlines()
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                if i == len(lines) - 1:
-                    break       # NOTE: the run may still be writing this line
-                raise ValueError(f"load_history: line {i + 1} of {os.fspath(history)} is not valid "
-                                 f"JSON: {line[:80]!r}") from None
-        return records
+def _records(history):
+    """The history as a list of dicts (one per step), checked."""
     records = list(history)
     for i, r in enumerate(records):
         if not isinstance(r, dict):
-            raise TypeError(f"load_history: expected a list of dicts (one per step), "
+            raise TypeError(f"plot_history: expected a list of dicts (one per step), "
                             f"record {i} is a {type(r).__name__}")
     return records
 
@@ -119,7 +103,7 @@ def plot_history(history, path, smoothing=0.9, title=None):
         >>> plot_history(history, "plots/history.png")
         'plots/history.png'
     """
-    records = load_history(history)
+    records = _records(history)
     panels = []
     for panel_title, ylabel, curves, smooth, log in HISTORY_PANELS:
         found = [(key, label, color, *_series(records, key)) for key, label, color in curves]

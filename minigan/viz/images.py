@@ -4,8 +4,11 @@ Images come as a batch (N, C, H, W) with C = 1 (grey) or 3 (RGB), as a generator
 them; a grey batch may also be (N, H, W). Pixel values are mapped from `value_range`
 (tanh outputs: (-1, 1)) to 0..255.
 """
+import os
+
 import numpy as np
 
+from .._files import atomic_path
 from ._common import new_figure, prepare_path, save_animation, save_figure, to_numpy
 
 
@@ -70,7 +73,9 @@ def save_image_grid(images, path, nrow=8, value_range=(-1, 1), padding=2, scale=
         grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)   # nearest-neighbour zoom
     path = prepare_path(path)
     # imsave writes the array's pixels exactly (no axes, no resampling), unlike a figure.
-    matplotlib.image.imsave(path, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=255)
+    with atomic_path(path) as tmp:
+        matplotlib.image.imsave(tmp, grid, cmap="gray" if grid.ndim == 2 else None,
+                                vmin=0, vmax=255, format=os.path.splitext(path)[1][1:] or "png")
     return path
 
 
@@ -193,3 +198,67 @@ def interpolate_latents(z0, z1, steps, method="slerp"):
         # unique (opposite); fall back to the straight line.
         return (1.0 - t) * z0 + t * z1
     return (np.sin((1.0 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
+
+
+HOLE_COLOUR = (230, 60, 40)      # missing pixels: red, so a hole never hides in a black background
+
+
+def _cell_rgb(image, hole, value_range):
+    """One (C, H, W) image as (H, W, 3) uint8, with `hole` (H, W) pixels painted in red."""
+    rgb = _to_uint8(image[None], value_range)[0]                 # (C, H, W)
+    rgb = np.repeat(rgb, 3, axis=0) if rgb.shape[0] == 1 else rgb
+    rgb = rgb.transpose(1, 2, 0).copy()                          # (H, W, 3)
+    if hole is not None:
+        rgb[hole] = HOLE_COLOUR
+    return rgb
+
+
+def plot_image_rows(rows, path, title=None, group_titles=None, value_range=(-1, 1)):
+    """A table of images: one labelled row per method, one column per example.
+
+    rows: a list of dicts, every row with the same number n of images:
+        "label"     the row's name, shown on the left ("L1 only\\n21.3 dB")
+        "images"    (n, C, H, W) or (n, H, W)
+        "captions"  optional list of n strings shown under the images ("" for none)
+        "holes"     optional (n, H, W) or (n, 1, H, W) bool: pixels to paint red (the
+                    missing region of an inpainting input, which is black on black otherwise)
+    group_titles: titles over equal groups of columns (e.g. one group per mask kind).
+
+        >>> plot_image_rows([{"label": "noisy", "images": noisy[:8]},
+        ...                  {"label": "denoised", "images": out[:8]}], "plots/denoising.png")
+        'plots/denoising.png'
+    """
+    if not rows:
+        raise ValueError("plot_image_rows: no rows given")
+    batches = [_as_batch(r["images"]) for r in rows]
+    n = len(batches[0])
+    for r, b in zip(rows, batches):
+        if len(b) != n:
+            raise ValueError(f"plot_image_rows: row {r['label']!r} has {len(b)} images, "
+                             f"the first row has {n}")
+    groups = len(group_titles) if group_titles else 1
+    if n % groups:
+        raise ValueError(f"plot_image_rows: {n} columns do not split into {groups} groups")
+    fig = new_figure(figsize=(n * 0.8 + 1.8, len(rows) * 0.85 + (0.9 if title or group_titles else 0.4)))
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for r, (row, batch) in enumerate(zip(rows, batches)):
+        holes = row.get("holes")
+        holes = None if holes is None else to_numpy(holes).astype(bool).reshape(n, *batch.shape[2:])
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(_cell_rgb(batch[c], None if holes is None else holes[c], value_range),
+                      interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            caption = (row.get("captions") or [""] * n)[c]
+            if caption:
+                ax.set_xlabel(caption, fontsize=7, labelpad=1)
+        axes[r, 0].set_ylabel(row["label"], rotation=0, ha="right", va="center", fontsize=8)
+    if group_titles:
+        per = n // groups
+        for g, name in enumerate(group_titles):
+            axes[0, g * per + per // 2].set_title(name, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
