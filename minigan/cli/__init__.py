@@ -79,12 +79,11 @@ def main(argv=None):
     p.add_argument("run")
     p.set_defaults(handler=commands.cmd_plot)
 
-    from minigan import exercises
-    p = sub.add_parser("exercise", help="gradient-check an exercise: list, check NAME [--file PATH]")
-    p.add_argument("action", choices=["check", "list"])
-    p.add_argument("name", nargs="?", help="the exercise, e.g. sigmoid")
-    p.add_argument("--file", help="the file to check (default lessons/exercises/NAME.py)")
-    p.set_defaults(handler=exercises.cmd_exercise)
+    from minigan.cli import exercise as exercise_command
+    p = sub.add_parser("exercise", help="check an exercise: list, check NAME [--file PATH] "
+                       "[--hint [N]] [--solution]")
+    exercise_command.add_arguments(p)
+    p.set_defaults(handler=exercise_command.cmd_exercise)
 
     args = parser.parse_args(argv)
     return args.handler(args)
