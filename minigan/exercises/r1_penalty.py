@@ -1,7 +1,8 @@
 """Exercise 9: the R1 penalty (Mescheder et al.): D's input gradient on real data, pushed to 0."""
 import numpy as np
 
-from .checking import Exercise, Known, check_input_gradient_penalty, tensor64
+from .checking import Exercise, Known, tensor64
+from .gradient_penalty import check_penalty
 
 HINTS = (
     "R1 penalises D's gradient w.r.t. its input, on real data only. x is a leaf that "
@@ -53,8 +54,7 @@ def check(module):
 
     def formula(grads):
         return weight / 2 * np.mean((grads ** 2).sum(axis=1))
-    return check_input_gradient_penalty(penalty, real, weight, formula, KNOWN, "r1_penalty",
-                                        "D", rng)
+    return check_penalty(penalty, real, weight, formula, KNOWN, "r1_penalty", "D", rng)
 
 
 EXERCISE = Exercise("r1_penalty", "the R1 penalty on real data", "r1_penalty", "r1_penalty",

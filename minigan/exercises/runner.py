@@ -121,7 +121,8 @@ def check(name, path=None):
         lines = [f"{head}: FAILED", f"  your code raised {type(error).__name__}: {error}"]
         if where:
             lines.append(f"  at {where}")
-        lines.append("  what to look at: write the shape of every Tensor next to its line")
+        if "shape" in str(error):
+            lines.append("  what to look at: write the shape of every Tensor next to its line")
         return Report(name, "failed", lines + [_stuck(exercise)], path)
     return Report(name, "passed", [f"{head}: PASSED", *("  " + line for line in passed)], path)
 
