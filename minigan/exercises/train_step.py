@@ -30,24 +30,15 @@ HINTS = (
 )
 
 SOLUTION = """\
-    n = real.shape[0]
-    # D's step: fakes detached, so D's loss stops at D
-    fake = G(mg.randn(n, G.latent_dim))
-    loss_d = loss.d_loss(D(real), D(fake.detach()))
-    opt_d.zero_grad()
-    loss_d.backward()
-    opt_d.step()
-    # G's step (the article's step 6): fresh fakes, D frozen
-    fake = G(mg.randn(n, G.latent_dim))
-    D.requires_grad_(False)
-    try:
-        loss_g = loss.g_loss(D(fake))
-        opt_g.zero_grad()
-        loss_g.backward()
-    finally:
-        D.requires_grad_(True)
-    opt_g.step()
-    return loss_d.item(), loss_g.item()"""
+D's step, then G's (the whole function: lessons/exercises/solutions/train_step.py):
+  1. fakes from noise:  fake = G(mg.randn(n, G.latent_dim))
+  2. D's loss, the fakes detached so that it stops at D:
+         loss_d = loss.d_loss(D(real), D(fake.detach()))
+  3. D's update:  opt_d.zero_grad(), loss_d.backward(), opt_d.step()
+  4. the article's step 6, fresh fakes:  fake = G(mg.randn(n, G.latent_dim))
+  5. G's loss with D frozen:  D.requires_grad_(False), then loss_g = loss.g_loss(D(fake)),
+     opt_g.zero_grad(), loss_g.backward(); D.requires_grad_(True) in a finally: block
+  6. G's update:  opt_g.step(); return loss_d.item(), loss_g.item()"""
 
 STALE = 0.5             # what .grad holds before the step, as if left by the previous one
 
