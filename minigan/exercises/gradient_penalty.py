@@ -3,7 +3,8 @@ import numpy as np
 
 import minigan as mg
 
-from .checking import Exercise, Known, Mistake, Probe, check_scalar, run_gradcheck, tensor64
+from .checking import (Exercise, Known, Mistake, NotDone, Probe, check_scalar, run_gradcheck,
+                       tensor64)
 
 HINTS = (
     "x_hat is a leaf that requires grad. mg.autograd.grad(outputs, inputs) returns "
@@ -62,7 +63,12 @@ def check_penalty(penalty, points, weight, formula, known, who, player, rng):
              (f"a quadratic {player}, D(x) = |x|^2 / 2, whose gradient at a point is the point",
               lambda x: 0.5 * (x * x).flatten(1).sum(1, keepdim=True), flat)]
     for label, D, grads in cases:
-        check_scalar(f"{label} (weight={weight})", penalty(D), formula(grads), who, known,
+        try:
+            got = penalty(D)
+        except NotImplementedError as error:
+            raise NotDone([f"on {label}, weight={weight}, {who} must return "
+                           f"{formula(grads):.6g}"], error) from None
+        check_scalar(f"{label} (weight={weight})", got, formula(grads), who, known,
                      Probe(grads=grads, weight=weight))
 
     def penalty_of_weights(W1, w2):
