@@ -38,9 +38,7 @@ class Conv2d(mg.Function):
 
         # TODO: the weight gradient, grad_w, shaped like w.
         raise NotImplementedError(
-            "hint: grad_w[o, c, k, l] = sum over n, i, j of grad_y[n, o, i, j] * (the input "
-            "value w[o, c, k, l] met there); with cols = F.unfold(...) that is "
-            "(grad_y.reshape(N, O, L) @ cols.mT) summed over the batch, then reshaped like w")
+            "write the weight gradient, then: minigan exercise check conv2d_weight_grad")
         # ... and finish with:  return grad_x, grad_w
 
 

@@ -23,6 +23,4 @@ def gradient_penalty(critic, real, fake, alpha, weight=10.0):
     # TODO: grads = the gradient of the scores w.r.t. x_hat, (N, ...), one per sample;
     # then norms (N,) and the penalty.
     raise NotImplementedError(
-        "hint: sample n's score depends only on x_hat[n], so one autograd.grad of "
-        "scores.sum() gives every per-sample gradient; pass create_graph=True; take the norm "
-        "per sample (grads.flatten(1).norm(dim=1)), not over the whole batch")
+        "write gradient_penalty, then: minigan exercise check gradient_penalty")

@@ -25,9 +25,7 @@ class MatMul(mg.Function):
         a, b = self.inputs                    # the input Tensors
         # TODO: return grad_a (shaped like a), grad_b (shaped like b).
         raise NotImplementedError(
-            "hint: for plain matrices dL/da = grad_y @ b^T and dL/db = a^T @ grad_y; then, "
-            "where an input was broadcast (a missing leading dim, or a dim of size 1), it was "
-            "used several times: sum the gradient over that dim")
+            "write MatMul.backward, then: minigan exercise check matmul_broadcast")
 
 
 def matmul(a, b):

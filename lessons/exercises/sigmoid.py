@@ -23,7 +23,7 @@ class Sigmoid(mg.Function):
         # self.output is the Tensor forward returned, s(x); self.inputs holds (x,) as Tensors.
         # TODO: return dL/dx.
         raise NotImplementedError(
-            "hint: ds/dx = s(x) * (1 - s(x)); the chain rule multiplies it by grad_y, elementwise")
+            "write Sigmoid.backward, then: minigan exercise check sigmoid")
 
 
 def sigmoid(x):

@@ -86,12 +86,11 @@ def build_parser():
     runs.add_plot_arguments(p)
     p.set_defaults(handler=runs.cmd_plot)
 
-    from minigan import exercises
-    p = sub.add_parser("exercise", help="gradient-check an exercise: list, check NAME [--file PATH]")
-    p.add_argument("action", choices=["check", "list"])
-    p.add_argument("name", nargs="?", help="the exercise, e.g. sigmoid")
-    p.add_argument("--file", help="the file to check (default lessons/exercises/NAME.py)")
-    p.set_defaults(handler=exercises.cmd_exercise)
+    from minigan.cli import exercise as exercise_command
+    p = sub.add_parser("exercise", help="check an exercise: list, check NAME [--file PATH] "
+                       "[--hint [N]] [--solution]")
+    exercise_command.add_arguments(p)
+    p.set_defaults(handler=exercise_command.cmd_exercise)
     return parser
 
 
