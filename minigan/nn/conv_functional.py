@@ -1,4 +1,7 @@
-"""Convolutions and pooling as differentiable functions, on top of `minigan.kernels`.
+"""The convolution family of nn.functional: Functions whose forward calls the kernels in
+kernels/conv.py and whose backward is written in Tensor ops, and the functions built on them.
+
+    nn.Conv2d (nn/conv.py) -> conv2d() here -> Conv2d.forward -> kernels/conv.py: conv2d
 
 Three kernels do all the work of a convolution layer, and each one's backward is written
 with the other two, so gradients of any order flow through (WGAN-GP needs the second):
@@ -8,36 +11,35 @@ with the other two, so gradients of any order flow through (WGAN-GP needs the se
     gw = conv2d_grad_weight(x, gy)       ConvGradWeight
 
 All three are bilinear, and the identity <conv2d(x, w), gy> = <x, grad_input(gy, w)>
-= <w, grad_weight(x, gy)> gives every backward rule below.
+= <w, grad_weight(x, gy)> gives every backward rule below. unfold / fold (im2col /
+col2im) and the pools built on them follow, then nearest-neighbour interpolation.
 """
 import numpy as np
 
-from minigan import kernels
+from minigan.kernels import conv as conv_kernels
+from minigan.kernels.conv import out_size
 
 from ..function import Function
 from ..ops.reduce import gather
 from ..ops.shape import pad
 
 __all__ = ["conv2d", "conv_transpose2d", "unfold", "fold", "avg_pool2d", "max_pool2d",
-           "interpolate", "conv_output_size"]
+           "interpolate"]
 
 
 def _pair(value, name, op):
+    """An int or a pair of ints -> (int, int); anything else is `op`'s clear error."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     return tuple(int(v) for v in pair)
 
 
-def conv_output_size(size, kernel, stride, padding, dilation):
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
 # --- the three differentiable kernels ---
 class Conv2d(Function):
     def forward(self, x, w, b=None, *, stride, padding, dilation):
         self.geometry = (stride, padding, dilation)
-        return kernels.conv2d(x, w, b, stride, padding, dilation)
+        return conv_kernels.conv2d(x, w, b, stride, padding, dilation)
 
     def backward(self, gy):
         x, w = self.inputs[:2]
@@ -55,7 +57,7 @@ class ConvGradInput(Function):
 
     def forward(self, gy, w, *, input_hw, geometry):
         self.geometry = geometry
-        return kernels.conv2d_grad_input(gy, w, tuple(input_hw), *geometry)
+        return conv_kernels.conv2d_grad_input(gy, w, tuple(input_hw), *geometry)
 
     def backward(self, g):                                   # g: (N, C, H, W)
         gy, w = self.inputs
@@ -74,7 +76,7 @@ class ConvGradWeight(Function):
 
     def forward(self, x, gy, *, kernel_hw, geometry):
         self.geometry = geometry
-        return kernels.conv2d_grad_weight(x, gy, tuple(kernel_hw), *geometry)
+        return conv_kernels.conv2d_grad_weight(x, gy, tuple(kernel_hw), *geometry)
 
     def backward(self, g):                                   # g: (O, C, KH, KW)
         x, gy = self.inputs
@@ -192,7 +194,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 class Unfold(Function):
     def forward(self, x, *, kernel_hw, geometry):
         self.kernel_hw, self.geometry = kernel_hw, geometry
-        return kernels.im2col(x, kernel_hw, *geometry)       # (N, C*KH*KW, L)
+        return conv_kernels.im2col(x, kernel_hw, *geometry)       # (N, C*KH*KW, L)
 
     def backward(self, gcols):
         return Fold.apply(gcols, input_shape=self.inputs[0].shape, kernel_hw=self.kernel_hw,
@@ -202,7 +204,7 @@ class Unfold(Function):
 class Fold(Function):
     def forward(self, cols, *, input_shape, kernel_hw, geometry):
         self.kernel_hw, self.geometry = kernel_hw, geometry
-        return kernels.col2im(cols, tuple(input_shape), kernel_hw, *geometry)
+        return conv_kernels.col2im(cols, tuple(input_shape), kernel_hw, *geometry)
 
     def backward(self, gx):
         return Unfold.apply(gx, kernel_hw=self.kernel_hw, geometry=self.geometry)
@@ -240,7 +242,7 @@ def _pool_windows(op, x, kernel_size, stride, padding, dilation, pad_value):
     if any(2 * p > k for p, k in zip(padding, kernel_hw)):
         raise ValueError(f"{op}: padding {padding} should be at most half of kernel size {kernel_hw}")
     N, C, H, W = x.shape
-    OH, OW = (conv_output_size(s, k, st, p, d) for s, k, st, p, d in
+    OH, OW = (out_size(s, k, st, p, d) for s, k, st, p, d in
               zip((H, W), kernel_hw, stride, padding, dilation))
     if OH < 1 or OW < 1:
         raise ValueError(f"{op}: kernel {kernel_hw} is larger than the padded input for input "
