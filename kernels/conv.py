@@ -305,13 +305,18 @@ def col2im_numba(cols, input_shape, kernel_hw, stride, padding, dilation):
 
 
 # The convolutions.
-# Numba does the memory shuffles, BLAS does the arithmetic in one GEMM per call:
+# Numba does the memory shuffles, BLAS does the arithmetic in one GEMM per call (gemm):
 #   forward      rows (N*OH*OW, KH*KW*C) @ w_rows (KH*KW*C, O)   -> y (N*OH*OW, O)
 #   grad_input   gy_rows (N*OH*OW, O) @ w_rows.T (O, KH*KW*C)    -> rows, then col2im
 #   grad_weight  rows.T (KH*KW*C, N*OH*OW) @ gy_rows (N*OH*OW, O) -> (KH*KW*C, O)
 # Channels go last (NHWC) inside, so im2col copies runs of C contiguous numbers
 # (the rows loops above); the only NCHW <-> NHWC moves are of x / gx and of y / gy, each
 # ~16x smaller than the columns.
+
+def gemm(a, b, out=None):
+    """a @ b by BLAS (np.matmul; batched when 3-D). Named so a profile shows the GEMMs."""
+    return np.matmul(a, b, out=out)
+
 
 @lazy_njit()
 def _swap12(src, bias, out):
@@ -359,7 +364,7 @@ def _conv2d_small_c(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1,
     OH = out_size(H, KH, stride[0], padding[0], dilation[0])
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
     cols = im2col_numba(x, (KH, KW), stride, padding, dilation)       # (N, C*KH*KW, OH*OW)
-    y = np.matmul(w.reshape(O, C * KH * KW), cols)                     # (N, O, OH*OW)
+    y = gemm(w.reshape(O, C * KH * KW), cols)                          # (N, O, OH*OW)
     if bias is not None:
         y += bias.reshape(1, O, 1).astype(y.dtype, copy=False)
     return y.reshape(N, O, OH, OW)
@@ -368,8 +373,8 @@ def _conv2d_small_c(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1,
 def _grad_input_small_c(gy, w, input_hw, stride, padding, dilation):
     N, O, OH, OW = gy.shape
     _, C, KH, KW = w.shape
-    cols = np.matmul(w.reshape(O, C * KH * KW).T,                      # (C*KH*KW, O)
-                     np.ascontiguousarray(gy).reshape(N, O, OH * OW))  # -> (N, C*KH*KW, OH*OW)
+    cols = gemm(w.reshape(O, C * KH * KW).T,                           # (C*KH*KW, O)
+                np.ascontiguousarray(gy).reshape(N, O, OH * OW))       # -> (N, C*KH*KW, OH*OW)
     return col2im_numba(cols, (N, C, *input_hw), (KH, KW), stride, padding, dilation)
 
 
@@ -379,8 +384,8 @@ def _grad_weight_small_c(x, gy, kernel_hw, stride, padding, dilation):
     KH, KW = kernel_hw
     cols = im2col_numba(x, kernel_hw, stride, padding, dilation)       # (N, C*KH*KW, OH*OW)
     # NOTE: the transpose is a free view; BLAS reads it transposed, no copy is made.
-    per_image = np.matmul(np.ascontiguousarray(gy).reshape(N, O, OH * OW),
-                          cols.transpose(0, 2, 1))                     # (N, O, C*KH*KW)
+    per_image = gemm(np.ascontiguousarray(gy).reshape(N, O, OH * OW),
+                     cols.transpose(0, 2, 1))                          # (N, O, C*KH*KW)
     return per_image.sum(0).reshape(O, C, KH, KW)
 
 
@@ -394,7 +399,7 @@ def conv2d_numba(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     rows = im2col_rows_numba(x, (KH, KW), stride, padding, dilation)   # (N*OH*OW, KH*KW*C)
     w_rows = w.transpose(2, 3, 1, 0).reshape(KH * KW * C, O)           # (KH*KW*C, O), small copy
     y = scratch("y_rows", (N * OH * OW, O), x.dtype)
-    np.matmul(rows, w_rows, out=y)                                     # (N*OH*OW, O)
+    gemm(rows, w_rows, out=y)                                          # (N*OH*OW, O)
     out = _swap_last_two(y.reshape(N, OH * OW, O), bias)               # (N, O, OH*OW)
     return out.reshape(N, O, OH, OW)
 
@@ -409,7 +414,7 @@ def conv2d_grad_input_numba(gy, w, input_hw, stride, padding, dilation):
         return _grad_input_small_c(gy, w, input_hw, stride, padding, dilation)
     w_rows = w.transpose(0, 2, 3, 1).reshape(O, KH * KW * C)           # (O, KH*KW*C), small copy
     rows = scratch("rows_gi", (N * OH * OW, KH * KW * C), gy.dtype)
-    np.matmul(_gy_rows(gy), w_rows, out=rows)                          # (N*OH*OW, KH*KW*C)
+    gemm(_gy_rows(gy), w_rows, out=rows)                               # (N*OH*OW, KH*KW*C)
     return col2im_rows_numba(rows, (N, C, H, W), (KH, KW), stride, padding, dilation)
 
 
@@ -421,7 +426,7 @@ def conv2d_grad_weight_numba(x, gy, kernel_hw, stride, padding, dilation):
         return _grad_weight_small_c(x, gy, kernel_hw, stride, padding, dilation)
     rows = im2col_rows_numba(x, kernel_hw, stride, padding, dilation)  # (N*OH*OW, KH*KW*C)
     # NOTE: rows.T is a free view; BLAS reads it transposed, no copy is made.
-    gw = rows.T @ _gy_rows(gy)                                         # (KH*KW*C, O)
+    gw = gemm(rows.T, _gy_rows(gy))                                    # (KH*KW*C, O)
     return np.ascontiguousarray(gw.reshape(KH, KW, C, O).transpose(3, 2, 0, 1))  # (O, C, KH, KW)
 
 
