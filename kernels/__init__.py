@@ -40,8 +40,9 @@ the environment variable MINIGAN_KERNELS=numpy (read at import; teaching and deb
            [4., 6., 6., 4.]], dtype=float32)
 
 Importing this package does not import numba (it loads on the first fast call) nor cupy.
+It does ask glibc to keep freed memory for reuse (memory.py says why and how to opt out).
 """
-from . import activation, adam, batchnorm, conv, gemm
+from . import activation, adam, batchnorm, conv, gemm, memory
 from ._dispatch import CPU_DEFAULT, REGISTRY, get_backend, implementation, set_backend
 from ._jit import numba_installed
 from .activation import leaky_relu, leaky_relu_grad
@@ -49,6 +50,8 @@ from .adam import adam_update
 from .batchnorm import batch_norm_backward, batch_norm_forward
 from .conv import col2im, conv2d, conv2d_grad_input, conv2d_grad_weight, im2col
 from .gemm import matmul
+
+memory.keep_freed_memory()
 
 # Every CUDA source the CuPy versions compile (checked with nvcc by tests/test_cuda_sources.py)
 CUDA_SOURCES = {**conv.CUDA_SOURCES, **adam.CUDA_SOURCES, **activation.CUDA_SOURCES}

@@ -34,6 +34,14 @@ def test_children_run_without_the_openblas_overrides(monkeypatch):
                                        for op in bench_kernels.OPS}
 
 
+def test_a_torch_child_keeps_the_c_allocators_defaults(monkeypatch):
+    """minigan's import changes glibc's malloc settings (kernels/memory.py); a PyTorch child
+    must run with the defaults a PyTorch user has, a minigan child with minigan's."""
+    monkeypatch.delenv("MINIGAN_MALLOC", raising=False)
+    assert processes.child_env("torch")["MINIGAN_MALLOC"] == "system"
+    assert "MINIGAN_MALLOC" not in processes.child_env("minigan")
+
+
 def test_a_failing_child_raises_with_its_error():
     with pytest.raises(RuntimeError, match="KeyError"):
         processes.run_child({"workload": "no_such_workload", "warmup": 0, "iterations": 1})

@@ -18,7 +18,7 @@ import sys
 # them from their children's environment only (see processes.child_env).
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER")
+                    "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER", "MINIGAN_MALLOC")
 
 
 def cpu_model():
@@ -130,7 +130,14 @@ def describe():
         "numba": numba_threading(),
         "torch": torch_threads(),
         "environment": {k: os.environ.get(k) for k in OPENBLAS_OVERRIDES + THREAD_VARIABLES},
+        "malloc": _malloc_state(),
     }
+
+
+def _malloc_state():
+    """Whether minigan's import asked glibc to keep freed memory (kernels/memory.py)."""
+    from minigan.kernels import memory
+    return memory.STATE
 
 
 def summary_lines(description, who):
@@ -151,5 +158,6 @@ def summary_lines(description, who):
         lines.append(f"  torch {th['version']}: {th['num_threads']} threads "
                      f"({th['num_interop_threads']} inter-op), {th['parallel_backend']}")
     env = {k: v for k, v in description["environment"].items() if v is not None}
-    lines.append(f"  environment: {env or 'no thread or OpenBLAS variables set'}")
+    lines.append(f"  environment: {env or 'no thread or OpenBLAS variables set'}; freed memory "
+                 f"kept by minigan: {description['malloc']}")
     return lines

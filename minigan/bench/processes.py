@@ -24,9 +24,16 @@ from .machine import OPENBLAS_OVERRIDES
 RESULT_MARK = "MINIGAN_BENCH_RESULT "
 
 
-def child_env():
-    """This process's environment without the OpenBLAS overrides."""
-    return {k: v for k, v in os.environ.items() if k not in OPENBLAS_OVERRIDES}
+def child_env(framework="minigan"):
+    """This process's environment without the OpenBLAS overrides.
+
+    A PyTorch child also gets MINIGAN_MALLOC=system: it imports minigan (for this harness),
+    and minigan's import would otherwise change the C allocator's settings for PyTorch too
+    (kernels/memory.py); PyTorch runs as a user's PyTorch would."""
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_OVERRIDES}
+    if framework == "torch":
+        env["MINIGAN_MALLOC"] = "system"
+    return env
 
 
 def framework_installed(name):
@@ -42,7 +49,8 @@ def run_child(job, timeout=None):
     "iterations": int, ...workload options}.
     """
     cmd = [sys.executable, "-m", "minigan.bench.child", json.dumps(job)]
-    out = subprocess.run(cmd, env=child_env(), capture_output=True, text=True, timeout=timeout)
+    out = subprocess.run(cmd, env=child_env(job.get("framework", "minigan")),
+                         capture_output=True, text=True, timeout=timeout)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith(RESULT_MARK)]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"benchmark child failed ({job}), exit {out.returncode}:\n"
