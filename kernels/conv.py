@@ -20,6 +20,14 @@ Contract (NCHW, float32 or float64; output dtype = input dtype):
     OH = (H + 2*ph - dh*(KH - 1) - 1) // sh + 1   (same for OW): `out_size`, the one
     output-size rule of minigan (nn.functional uses it too).
 
+The three conv kernels take an optional last argument `reuse`, a dict the caller keeps for
+one input x (and one gy): the fast CPU versions store what they built from x and gy there
+(x's columns, gy's rows) and use it again on the next call with the same dict and the same
+arrays, instead of building it again. nn's conv Functions pass one per graph node, so the
+weight gradient reuses the forward's columns. The reference and CuPy versions ignore it.
+NOTE: the caller promises not to change x or gy in place in between (the engine's version
+counters check that for saved tensors).
+
 conv_transpose2d in terms of these (w_t of shape (Cin, Cout, KH, KW)):
     forward      y  = conv2d_grad_input(x, w_t, out_hw, ...)   (+ bias)
     input grad   gx = conv2d(gy, w_t, None, ...)
@@ -56,7 +64,7 @@ def _taps(KH, KW, OH, OW, stride, dilation):
                          slice(j * dw, j * dw + sw * (OW - 1) + 1, sw))
 
 
-def conv2d_ref(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+def conv2d_ref(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), reuse=None):
     N, C, H, W = x.shape
     O, _, KH, KW = w.shape
     (ph, pw) = padding
@@ -71,7 +79,7 @@ def conv2d_ref(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     return y
 
 
-def conv2d_grad_input_ref(gy, w, input_hw, stride, padding, dilation):
+def conv2d_grad_input_ref(gy, w, input_hw, stride, padding, dilation, reuse=None):
     N, O, OH, OW = gy.shape
     _, C, KH, KW = w.shape
     H, W = input_hw
@@ -85,7 +93,7 @@ def conv2d_grad_input_ref(gy, w, input_hw, stride, padding, dilation):
     return gxpad[:, :, ph: ph + H, pw: pw + W].copy()                # (N, C, H, W)
 
 
-def conv2d_grad_weight_ref(x, gy, kernel_hw, stride, padding, dilation):
+def conv2d_grad_weight_ref(x, gy, kernel_hw, stride, padding, dilation, reuse=None):
     N, C, H, W = x.shape
     _, O, OH, OW = gy.shape
     KH, KW = kernel_hw
@@ -261,13 +269,15 @@ def scratch(name, shape, dtype):
     return buf
 
 
-def im2col_rows_numba(x, kernel_hw, stride, padding, dilation):
-    """x (N, C, H, W) -> rows (N*OH*OW, KH*KW*C), a scratch buffer (copy it to keep it)."""
+def im2col_rows_numba(x, kernel_hw, stride, padding, dilation, keep=False):
+    """x (N, C, H, W) -> rows (N*OH*OW, KH*KW*C): a scratch buffer (overwritten by the next
+    call), or with keep=True a new array."""
     N, C, H, W = x.shape
     KH, KW = kernel_hw
     OH = out_size(H, KH, stride[0], padding[0], dilation[0])
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
-    rows = scratch("rows", (N, OH, OW, KH, KW, C), x.dtype)
+    shape = (N, OH, OW, KH, KW, C)
+    rows = np.empty(shape, x.dtype) if keep else scratch("rows", shape, x.dtype)
     _im2col_rows_loops(np.ascontiguousarray(x), rows, *stride, *padding, *dilation)
     return rows.reshape(N * OH * OW, KH * KW * C)                        # (N*OH*OW, KH*KW*C)
 
@@ -339,12 +349,38 @@ def _swap_last_two(t, bias=None, out=None):
     return out
 
 
-def _gy_rows(gy):
-    """gy (N, O, OH, OW) -> (N*OH*OW, O) in a scratch buffer."""
+def _reused(reuse, key, array, build):
+    """build() once per `array` (by identity) in the dict `reuse`; no dict: just build()."""
+    if reuse is None:
+        return build(False)
+    kept = reuse.get(key)
+    if kept is None or kept[0] is not array:
+        kept = reuse[key] = (array, build(True))
+    return kept[1]
+
+
+def _gy_rows(gy, reuse=None):
+    """gy (N, O, OH, OW) -> (N*OH*OW, O): a scratch buffer, or kept in `reuse`."""
     N, O, OH, OW = gy.shape
-    out = scratch("gy_rows", (N, OH * OW, O), gy.dtype)
-    _swap_last_two(np.ascontiguousarray(gy).reshape(N, O, OH * OW), None, out)  # (N, OH*OW, O)
-    return out.reshape(N * OH * OW, O)
+
+    def build(keep):
+        shape = (N, OH * OW, O)
+        out = np.empty(shape, gy.dtype) if keep else scratch("gy_rows", shape, gy.dtype)
+        _swap_last_two(np.ascontiguousarray(gy).reshape(N, O, OH * OW), None, out)
+        return out.reshape(N * OH * OW, O)                             # (N*OH*OW, O)
+    return _reused(reuse, "gy_rows", gy, build)
+
+
+def _x_rows(x, kernel_hw, stride, padding, dilation, reuse=None):
+    """x's columns in the NHWC rows layout (N*OH*OW, KH*KW*C), built once per `reuse`."""
+    return _reused(reuse, ("rows", kernel_hw, stride, padding, dilation), x,
+                   lambda keep: im2col_rows_numba(x, kernel_hw, stride, padding, dilation, keep))
+
+
+def _x_cols(x, kernel_hw, stride, padding, dilation, reuse=None):
+    """x's columns in the NCHW layout (N, C*KH*KW, OH*OW), built once per `reuse`."""
+    return _reused(reuse, ("cols", kernel_hw, stride, padding, dilation), x,
+                   lambda keep: im2col_numba(x, kernel_hw, stride, padding, dilation))
 
 
 # Few input channels (C = 1: the image layer, and the last ConvTranspose2d's grad_input):
@@ -358,12 +394,12 @@ def _gy_rows(gy):
 SMALL_C = 4
 
 
-def _conv2d_small_c(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+def _conv2d_small_c(x, w, bias, stride, padding, dilation, reuse):
     N, C, H, W = x.shape
     O, _, KH, KW = w.shape
     OH = out_size(H, KH, stride[0], padding[0], dilation[0])
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
-    cols = im2col_numba(x, (KH, KW), stride, padding, dilation)       # (N, C*KH*KW, OH*OW)
+    cols = _x_cols(x, (KH, KW), stride, padding, dilation, reuse)     # (N, C*KH*KW, OH*OW)
     y = gemm(w.reshape(O, C * KH * KW), cols)                          # (N, O, OH*OW)
     if bias is not None:
         y += bias.reshape(1, O, 1).astype(y.dtype, copy=False)
@@ -378,25 +414,25 @@ def _grad_input_small_c(gy, w, input_hw, stride, padding, dilation):
     return col2im_numba(cols, (N, C, *input_hw), (KH, KW), stride, padding, dilation)
 
 
-def _grad_weight_small_c(x, gy, kernel_hw, stride, padding, dilation):
+def _grad_weight_small_c(x, gy, kernel_hw, stride, padding, dilation, reuse):
     N, C, H, W = x.shape
     _, O, OH, OW = gy.shape
     KH, KW = kernel_hw
-    cols = im2col_numba(x, kernel_hw, stride, padding, dilation)       # (N, C*KH*KW, OH*OW)
+    cols = _x_cols(x, kernel_hw, stride, padding, dilation, reuse)    # (N, C*KH*KW, OH*OW)
     # NOTE: the transpose is a free view; BLAS reads it transposed, no copy is made.
     per_image = gemm(np.ascontiguousarray(gy).reshape(N, O, OH * OW),
                      cols.transpose(0, 2, 1))                          # (N, O, C*KH*KW)
     return per_image.sum(0).reshape(O, C, KH, KW)
 
 
-def conv2d_numba(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+def conv2d_numba(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), reuse=None):
     N, C, H, W = x.shape
     O, _, KH, KW = w.shape
     OH = out_size(H, KH, stride[0], padding[0], dilation[0])
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
     if C < SMALL_C:
-        return _conv2d_small_c(x, w, bias, stride, padding, dilation)
-    rows = im2col_rows_numba(x, (KH, KW), stride, padding, dilation)   # (N*OH*OW, KH*KW*C)
+        return _conv2d_small_c(x, w, bias, stride, padding, dilation, reuse)
+    rows = _x_rows(x, (KH, KW), stride, padding, dilation, reuse)     # (N*OH*OW, KH*KW*C)
     w_rows = w.transpose(2, 3, 1, 0).reshape(KH * KW * C, O)           # (KH*KW*C, O), small copy
     y = scratch("y_rows", (N * OH * OW, O), x.dtype)
     gemm(rows, w_rows, out=y)                                          # (N*OH*OW, O)
@@ -404,7 +440,7 @@ def conv2d_numba(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     return out.reshape(N, O, OH, OW)
 
 
-def conv2d_grad_input_numba(gy, w, input_hw, stride, padding, dilation):
+def conv2d_grad_input_numba(gy, w, input_hw, stride, padding, dilation, reuse=None):
     N, O, OH, OW = gy.shape
     _, C, KH, KW = w.shape
     H, W = input_hw
@@ -414,19 +450,19 @@ def conv2d_grad_input_numba(gy, w, input_hw, stride, padding, dilation):
         return _grad_input_small_c(gy, w, input_hw, stride, padding, dilation)
     w_rows = w.transpose(0, 2, 3, 1).reshape(O, KH * KW * C)           # (O, KH*KW*C), small copy
     rows = scratch("rows_gi", (N * OH * OW, KH * KW * C), gy.dtype)
-    gemm(_gy_rows(gy), w_rows, out=rows)                               # (N*OH*OW, KH*KW*C)
+    gemm(_gy_rows(gy, reuse), w_rows, out=rows)                        # (N*OH*OW, KH*KW*C)
     return col2im_rows_numba(rows, (N, C, H, W), (KH, KW), stride, padding, dilation)
 
 
-def conv2d_grad_weight_numba(x, gy, kernel_hw, stride, padding, dilation):
+def conv2d_grad_weight_numba(x, gy, kernel_hw, stride, padding, dilation, reuse=None):
     N, C, H, W = x.shape
     O = gy.shape[1]
     KH, KW = kernel_hw
     if C < SMALL_C:
-        return _grad_weight_small_c(x, gy, kernel_hw, stride, padding, dilation)
-    rows = im2col_rows_numba(x, kernel_hw, stride, padding, dilation)  # (N*OH*OW, KH*KW*C)
+        return _grad_weight_small_c(x, gy, kernel_hw, stride, padding, dilation, reuse)
+    rows = _x_rows(x, kernel_hw, stride, padding, dilation, reuse)    # (N*OH*OW, KH*KW*C)
     # NOTE: rows.T is a free view; BLAS reads it transposed, no copy is made.
-    gw = gemm(rows.T, _gy_rows(gy))                                    # (KH*KW*C, O)
+    gw = gemm(rows.T, _gy_rows(gy, reuse))                             # (KH*KW*C, O)
     return np.ascontiguousarray(gw.reshape(KH, KW, C, O).transpose(3, 2, 0, 1))  # (O, C, KH, KW)
 
 
@@ -494,7 +530,7 @@ def col2im_cupy(cols, input_shape, kernel_hw, stride, padding, dilation, batch_m
 
 # Same plan for the convolutions: those RawKernels around one cuBLAS GEMM.
 
-def conv2d_cupy(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+def conv2d_cupy(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), reuse=None):
     cp = cupy()
     N, C, H, W = x.shape
     O, _, KH, KW = w.shape
@@ -508,7 +544,7 @@ def conv2d_cupy(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
     return cp.ascontiguousarray(y).reshape(N, O, OH, OW)
 
 
-def conv2d_grad_input_cupy(gy, w, input_hw, stride, padding, dilation):
+def conv2d_grad_input_cupy(gy, w, input_hw, stride, padding, dilation, reuse=None):
     cp = cupy()
     N, O, OH, OW = gy.shape
     _, C, KH, KW = w.shape
@@ -518,7 +554,7 @@ def conv2d_grad_input_cupy(gy, w, input_hw, stride, padding, dilation):
                        batch_major=False)
 
 
-def conv2d_grad_weight_cupy(x, gy, kernel_hw, stride, padding, dilation):
+def conv2d_grad_weight_cupy(x, gy, kernel_hw, stride, padding, dilation, reuse=None):
     cp = cupy()
     N, C, H, W = x.shape
     _, O, OH, OW = gy.shape
@@ -553,19 +589,21 @@ register("im2col", IM2COL, cpu_default="numpy")
 register("col2im", COL2IM, cpu_default="numba")
 
 
-def conv2d(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+def conv2d(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), reuse=None):
     """(N, C, H, W) * (O, C, KH, KW) [+ bias (O,)] -> (N, O, OH, OW)."""
-    return implementation("conv2d", x)(x, w, bias, stride, padding, dilation)
+    return implementation("conv2d", x)(x, w, bias, stride, padding, dilation, reuse)
 
 
-def conv2d_grad_input(gy, w, input_hw, stride, padding, dilation):
+def conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, reuse=None):
     """Gradient of conv2d w.r.t. x: (N, O, OH, OW), (O, C, KH, KW) -> (N, C, *input_hw)."""
-    return implementation("conv2d_grad_input", gy)(gy, w, input_hw, stride, padding, dilation)
+    return implementation("conv2d_grad_input", gy)(gy, w, input_hw, stride, padding, dilation,
+                                                   reuse)
 
 
-def conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation):
+def conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation, reuse=None):
     """Gradient of conv2d w.r.t. w: (N, C, H, W), (N, O, OH, OW) -> (O, C, KH, KW)."""
-    return implementation("conv2d_grad_weight", x)(x, gy, kernel_hw, stride, padding, dilation)
+    return implementation("conv2d_grad_weight", x)(x, gy, kernel_hw, stride, padding, dilation,
+                                                   reuse)
 
 
 def im2col(x, kernel_hw, stride, padding, dilation):

@@ -140,6 +140,50 @@ def test_conv2d_grad_weight_matches_reference(fast_backend, case, small_c):
 
 
 @FAST
+@given(case=conv_cases(), small_c=small_c_cutoffs)
+def test_conv_kernels_sharing_a_reuse_dict_match_reference(case, small_c):
+    """conv2d, grad_weight and grad_input called with one `reuse` dict (as nn's Functions do)
+    equal the reference; a second x and gy through the same dict are not mistaken for the
+    first ones (the dict checks identity)."""
+    if not AVAILABLE["numba"]:
+        pytest.skip("Numba not installed")
+    g, khw, hw = geom(case), (case["KH"], case["KW"]), (case["H"], case["W"])
+    reuse = {}
+    for seed_shift in (0, 1):
+        x, w, b, gy = make_arrays(dict(case, seed=case["seed"] + seed_shift))
+        got = [run_conv(conv.CONV2D, "numba", small_c, x, w, b, *g, reuse),
+               run_conv(conv.CONV2D_GRAD_WEIGHT, "numba", small_c, x, gy, khw, *g, reuse),
+               run_conv(conv.CONV2D_GRAD_INPUT, "numba", small_c, gy, w, hw, *g, reuse)]
+        want = [conv.conv2d_ref(x, w, b, *g), conv.conv2d_grad_weight_ref(x, gy, khw, *g),
+                conv.conv2d_grad_input_ref(gy, w, hw, *g)]
+        for what, a, e in zip(["conv2d", "grad_weight", "grad_input"], got, want):
+            assert_close(a, e, case["dtype"], f"{what} with reuse {case}")
+
+
+def test_reuse_builds_columns_and_gy_rows_once(monkeypatch):
+    """The forward's columns serve the weight gradient, one gy's rows both gradients."""
+    calls = []
+    for name in ("im2col_rows_numba", "im2col_numba", "_swap_last_two"):
+        real = getattr(conv, name)
+        monkeypatch.setattr(conv, name, lambda *a, _real=real, _name=name, **k:
+                            calls.append(_name) or _real(*a, **k))
+    rng = np.random.default_rng(0)
+    g = ((2, 2), (1, 1), (1, 1))
+    for C in (1, 8):                               # both layouts: NCHW columns and NHWC rows
+        calls.clear()
+        x, w = rng.standard_normal((2, C, 6, 6)), rng.standard_normal((5, C, 4, 4))
+        gy = rng.standard_normal((2, 5, 3, 3))
+        reuse = {}
+        conv.conv2d_numba(x, w, None, *g, reuse=reuse)
+        conv.conv2d_grad_weight_numba(x, gy, (4, 4), *g, reuse=reuse)
+        conv.conv2d_grad_input_numba(gy, w, (6, 6), *g, reuse=reuse)
+        columns = [c for c in calls if c.startswith("im2col")]
+        assert len(columns) == 1, (C, calls)
+        if C >= conv.SMALL_C:                      # y's layout move + one move of gy, not two
+            assert calls.count("_swap_last_two") == 2, calls
+
+
+@FAST
 @given(case=conv_cases())
 def test_im2col_and_col2im_match_reference(fast_backend, case):
     x, *_ = make_arrays(case)
