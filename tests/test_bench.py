@@ -73,7 +73,8 @@ def test_dcgan_without_torch_reports_minigan_alone(monkeypatch, tmp_path):
                 "peak_rss_mb"} <= set(figures)
         assert figures["iterations"] == 1 and figures["peak_rss_mb"] > 0
     machine = saved["machine"]["minigan plain loop"]
-    assert {"cpu", "thread_pools", "numba", "torch", "environment"} <= set(machine)
+    assert {"cpu", "thread_pools", "numba", "torch", "environment", "load_average",
+            "malloc"} <= set(machine)
     assert machine["thread_pools"] and machine["numba"]["threading_layer"]
     assert "breakdown" not in saved                 # profile_iterations=0: none asked for
     assert saved["removed_from_children_env"] == ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]

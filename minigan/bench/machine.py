@@ -118,12 +118,24 @@ def torch_threads():
             "parallel_backend": backend.group(1) if backend else None}
 
 
+def load_average():
+    """The 1, 5 and 15 minute load averages (runnable processes), or None where unknown.
+
+    Above the CPU count, other jobs shared the cores while the figures were taken: they
+    are then no measure of either framework (thread pools that spin-wait suffer most)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
 def describe():
     """Everything above for this process, as a JSON-ready dict."""
     import numpy as np
     return {
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "load_average": load_average(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "thread_pools": thread_pools(),
@@ -144,6 +156,12 @@ def summary_lines(description, who):
     """A few readable lines about one child's `describe()`."""
     lines = [f"{who}: {description['cpu']} ({description['cpu_count']} CPUs), Python "
              f"{description['python']}, numpy {description['numpy']}"]
+    load = description.get("load_average")
+    if load:
+        busy = load[0] > (description["cpu_count"] or 1)
+        lines.append(f"  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+                     + (" -- BUSY: other jobs shared the cores, these timings are unreliable"
+                        if busy else ""))
     for pool in description["thread_pools"]:
         arch = f", kernel {pool['architecture']}" if pool.get("architecture") else ""
         lines.append(f"  {pool.get('user_api')}: {pool.get('internal_api')} {pool.get('version')}"
