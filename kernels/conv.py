@@ -37,6 +37,7 @@ With cols in hand, conv2d is `w.reshape(O, C*KH*KW) @ cols`. The fast versions g
 step further: im2col + one big GEMM over the whole batch, so BLAS sees a single
 (N*OH*OW, KH*KW*C) @ (KH*KW*C, O) product instead of N small ones.
 """
+import os
 import threading
 
 import numpy as np
@@ -145,14 +146,28 @@ def col2im_ref(cols, input_shape, kernel_hw, stride, padding, dilation):
 # The loop runs over (n, c) planes: each plane is written by one iteration only, so col2im
 # needs no atomics. The range of `ow` whose input column is inside the image is worked
 # out once per tap, which keeps the bounds tests out of the innermost loop.
-# NOTE: these are serial on purpose (parallel=PARALLEL_SHUFFLES). They run right before
-# or after a multi-threaded BLAS GEMM; on 2 cores, OpenBLAS's worker threads are still
-# spinning when a Numba parallel region starts, and the two thread pools then fight for
-# the cores: measured 8-25 ms per conv instead of 1-9 ms (bench_kernels, 2-core VM).
-PARALLEL_SHUFFLES = False
+# NOTE: all the shuffle loops here are serial by default (PARALLEL_SHUFFLES). They run
+# right before or after a multi-threaded BLAS GEMM; on 2 cores, OpenBLAS's worker threads
+# are still spinning when a Numba parallel region starts, and the two thread pools then
+# fight for the cores: measured 8-25 ms per conv instead of 1-9 ms (bench_kernels, 2-core
+# VM, Numba's OpenMP layer). MINIGAN_PARALLEL_SHUFFLES=1 (read at import) compiles them
+# parallel, over chunks of images, one chunk per Numba thread: an experiment to measure
+# with `minigan bench dcgan` on a quiet machine (NUMBA_THREADING_LAYER picks the pool).
+PARALLEL_SHUFFLES = os.environ.get("MINIGAN_PARALLEL_SHUFFLES", "") == "1"
+# NOTE: Numba's on-disk cache does not tell a parallel build from a serial one of the same
+# code, so the parallel experiment compiles afresh in each process instead.
+SHUFFLE_JIT = dict(parallel=PARALLEL_SHUFFLES, cache=not PARALLEL_SHUFFLES)
 
 
-@lazy_njit(parallel=PARALLEL_SHUFFLES)
+def _chunks(N):
+    """How many chunks of images the rows loops split a batch of N into: one per thread."""
+    if not PARALLEL_SHUFFLES:
+        return 1
+    import numba
+    return max(1, min(N, numba.get_num_threads()))
+
+
+@lazy_njit(**SHUFFLE_JIT)
 def _im2col_loops(x, out, sh, sw, ph, pw, dh, dw):
     N, C, H, W = x.shape
     KH, KW, OH, OW = out.shape[2:]
@@ -178,7 +193,7 @@ def _im2col_loops(x, out, sh, sw, ph, pw, dh, dw):
                         out[n, c, i, j, oh, ow] = 0.0
 
 
-@lazy_njit(parallel=PARALLEL_SHUFFLES)
+@lazy_njit(**SHUFFLE_JIT)
 def _col2im_loops(cols, out, sh, sw, ph, pw, dh, dw):
     N, C, H, W = out.shape
     KH, KW, OH, OW = cols.shape[2:]
@@ -208,48 +223,51 @@ def _col2im_loops(cols, out, sh, sw, ph, pw, dh, dw):
 # buffer that stays in cache: measured 0.80 ms vs 1.04 ms for im2col (x as above) and
 # 0.86 ms vs 1.43 ms for col2im, against moving the whole batch through a padded NHWC copy.
 
-@lazy_njit()
-def _im2col_rows_loops(x, rows, sh, sw, ph, pw, dh, dw):
-    """x (N, C, H, W) -> rows (N, OH, OW, KH, KW, C), via one padded NHWC image at a time."""
+@lazy_njit(**SHUFFLE_JIT)
+def _im2col_rows_loops(x, rows, sh, sw, ph, pw, dh, dw, chunks):
+    """x (N, C, H, W) -> rows (N, OH, OW, KH, KW, C), via one padded NHWC image at a time.
+    The batch goes in `chunks` parts (one per thread when parallel), each with its image."""
     N, C, H, W = x.shape
     _, OH, OW, KH, KW, _ = rows.shape
-    image = np.zeros((H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)   # borders stay 0
-    for n in range(N):
-        for h in range(H):                     # NCHW -> padded HWC, one image
-            for w in range(W):
-                for c in range(C):
-                    image[h + ph, w + pw, c] = x[n, c, h, w]
-        for oh in range(OH):
-            for ow in range(OW):
-                for i in range(KH):
-                    h = oh * sh + i * dh
-                    for j in range(KW):
-                        w = ow * sw + j * dw
-                        for c in range(C):
-                            rows[n, oh, ow, i, j, c] = image[h, w, c]
+    for t in prange(chunks):
+        image = np.zeros((H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)   # borders stay 0
+        for n in range(t * N // chunks, (t + 1) * N // chunks):
+            for h in range(H):                 # NCHW -> padded HWC, one image
+                for w in range(W):
+                    for c in range(C):
+                        image[h + ph, w + pw, c] = x[n, c, h, w]
+            for oh in range(OH):
+                for ow in range(OW):
+                    for i in range(KH):
+                        h = oh * sh + i * dh
+                        for j in range(KW):
+                            w = ow * sw + j * dw
+                            for c in range(C):
+                                rows[n, oh, ow, i, j, c] = image[h, w, c]
 
 
-@lazy_njit()
-def _col2im_rows_loops(rows, gx, sh, sw, ph, pw, dh, dw):
+@lazy_njit(**SHUFFLE_JIT)
+def _col2im_rows_loops(rows, gx, sh, sw, ph, pw, dh, dw, chunks):
     """Adjoint: add every row entry back where it came from, one padded image at a time,
-    then crop the padding and write gx (N, C, H, W)."""
+    then crop the padding and write gx (N, C, H, W). Chunks of the batch as above."""
     N, C, H, W = gx.shape
     _, OH, OW, KH, KW, _ = rows.shape
-    image = np.empty((H + 2 * ph, W + 2 * pw, C), dtype=gx.dtype)
-    for n in range(N):
-        image[...] = 0.0
-        for oh in range(OH):
-            for ow in range(OW):
-                for i in range(KH):
-                    h = oh * sh + i * dh
-                    for j in range(KW):
-                        w = ow * sw + j * dw
-                        for c in range(C):
-                            image[h, w, c] += rows[n, oh, ow, i, j, c]
-        for h in range(H):                     # padded HWC -> NCHW, cropped
-            for w in range(W):
-                for c in range(C):
-                    gx[n, c, h, w] = image[h + ph, w + pw, c]
+    for t in prange(chunks):
+        image = np.empty((H + 2 * ph, W + 2 * pw, C), dtype=gx.dtype)
+        for n in range(t * N // chunks, (t + 1) * N // chunks):
+            image[...] = 0.0
+            for oh in range(OH):
+                for ow in range(OW):
+                    for i in range(KH):
+                        h = oh * sh + i * dh
+                        for j in range(KW):
+                            w = ow * sw + j * dw
+                            for c in range(C):
+                                image[h, w, c] += rows[n, oh, ow, i, j, c]
+            for h in range(H):                 # padded HWC -> NCHW, cropped
+                for w in range(W):
+                    for c in range(C):
+                        gx[n, c, h, w] = image[h + ph, w + pw, c]
 
 
 _scratch = {}
@@ -278,7 +296,7 @@ def im2col_rows_numba(x, kernel_hw, stride, padding, dilation, keep=False):
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
     shape = (N, OH, OW, KH, KW, C)
     rows = np.empty(shape, x.dtype) if keep else scratch("rows", shape, x.dtype)
-    _im2col_rows_loops(np.ascontiguousarray(x), rows, *stride, *padding, *dilation)
+    _im2col_rows_loops(np.ascontiguousarray(x), rows, *stride, *padding, *dilation, _chunks(N))
     return rows.reshape(N * OH * OW, KH * KW * C)                        # (N*OH*OW, KH*KW*C)
 
 
@@ -289,7 +307,8 @@ def col2im_rows_numba(rows, input_shape, kernel_hw, stride, padding, dilation):
     OH = out_size(H, KH, stride[0], padding[0], dilation[0])
     OW = out_size(W, KW, stride[1], padding[1], dilation[1])
     gx = np.empty((N, C, H, W), dtype=rows.dtype)
-    _col2im_rows_loops(rows.reshape(N, OH, OW, KH, KW, C), gx, *stride, *padding, *dilation)
+    _col2im_rows_loops(rows.reshape(N, OH, OW, KH, KW, C), gx, *stride, *padding, *dilation,
+                       _chunks(N))
     return gx
 
 
@@ -328,12 +347,12 @@ def gemm(a, b, out=None):
     return np.matmul(a, b, out=out)
 
 
-@lazy_njit()
+@lazy_njit(**SHUFFLE_JIT)
 def _swap12(src, bias, out):
     """out[n, i, j] = src[n, j, i] + bias[i]  (an empty bias means no bias)."""
     N, I, J = out.shape
     has_bias = bias.shape[0] > 0
-    for n in range(N):
+    for n in prange(N):
         for i in range(I):
             add = bias[i] if has_bias else 0.0
             for j in range(J):

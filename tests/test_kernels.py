@@ -160,6 +160,26 @@ def test_conv_kernels_sharing_a_reuse_dict_match_reference(case, small_c):
             assert_close(a, e, case["dtype"], f"{what} with reuse {case}")
 
 
+@pytest.mark.parametrize("chunks", [1, 2, 3])
+def test_rows_loops_split_the_batch_into_chunks_exactly(chunks):
+    """The NHWC rows loops work on `chunks` parts of the batch (one per thread when
+    MINIGAN_PARALLEL_SHUFFLES=1): every chunking gives the reference's columns. Run as
+    plain Python (py_func) on a tiny case, so no parallel build is needed."""
+    rng = np.random.default_rng(3)
+    N, C, H, W, KH, KW = 5, 3, 5, 4, 3, 2
+    g = ((2, 1), (1, 1), (1, 2))
+    x = rng.standard_normal((N, C, H, W))
+    OH, OW = conv.out_size(H, KH, 2, 1, 1), conv.out_size(W, KW, 1, 1, 2)
+    rows = np.empty((N, OH, OW, KH, KW, C))
+    conv._im2col_rows_loops.py_func(x, rows, *g[0], *g[1], *g[2], chunks)
+    cols = conv.im2col_ref(x, (KH, KW), *g).reshape(N, C, KH, KW, OH, OW)
+    np.testing.assert_array_equal(rows, cols.transpose(0, 4, 5, 2, 3, 1))
+    gx = np.empty_like(x)
+    conv._col2im_rows_loops.py_func(rows, gx, *g[0], *g[1], *g[2], chunks)
+    want = conv.col2im_ref(cols.reshape(N, C * KH * KW, OH * OW), x.shape, (KH, KW), *g)
+    np.testing.assert_allclose(gx, want, rtol=1e-12)
+
+
 def test_reuse_builds_columns_and_gy_rows_once(monkeypatch):
     """The forward's columns serve the weight gradient, one gy's rows both gradients."""
     calls = []
@@ -537,3 +557,25 @@ def test_freed_memory_is_kept_unless_opted_out():
     assert results[""][0] == "kept" and results["system"][0] == "system"
     assert results[""][1] < 100, results                  # pages reused: (almost) no faults
     assert results["system"][1] > 2000, results           # glibc's defaults: fresh pages (8 MB+)
+
+
+def test_parallel_shuffles_experiment_matches_reference():
+    """MINIGAN_PARALLEL_SHUFFLES=1 builds the shuffle loops parallel (an opt-in experiment,
+    kernels/conv.py); its conv kernels still equal the reference. In a fresh process."""
+    if not AVAILABLE["numba"]:
+        pytest.skip("Numba not installed")
+    code = (
+        "import numpy as np; from minigan.kernels import conv\n"
+        "assert conv.PARALLEL_SHUFFLES\n"
+        "rng = np.random.default_rng(0); g = ((2, 2), (1, 1), (1, 1))\n"
+        "x, w = rng.standard_normal((5, 8, 9, 9)), rng.standard_normal((6, 8, 4, 4))\n"
+        "gy = rng.standard_normal((5, 6, 4, 4)); b = rng.standard_normal(6)\n"
+        "pairs = [(conv.conv2d_numba(x, w, b, *g), conv.conv2d_ref(x, w, b, *g)),\n"
+        "         (conv.conv2d_grad_input_numba(gy, w, (9, 9), *g), conv.conv2d_grad_input_ref(gy, w, (9, 9), *g)),\n"
+        "         (conv.conv2d_grad_weight_numba(x, gy, (4, 4), *g), conv.conv2d_grad_weight_ref(x, gy, (4, 4), *g))]\n"
+        "print(max(float(np.abs(a - e).max()) for a, e in pairs))"
+    )
+    env = dict(os.environ, MINIGAN_PARALLEL_SHUFFLES="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) < 1e-10
