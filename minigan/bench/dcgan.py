@@ -17,7 +17,7 @@ import time
 
 from . import breakdown
 from .machine import OPENBLAS_OVERRIDES, cpu_model, summary_lines
-from .processes import alternate, framework_installed, run_child, summarise
+from .processes import TORCH_ABSENT, framework_installed, run_child, run_rounds, summarise
 
 
 # --- the jobs, as the child process runs them (child.WORKLOADS points here) ---
@@ -53,12 +53,8 @@ def run(batch=64, rounds=5, iterations=10, warmup=3, profile_iterations=5, json_
     for job in jobs.values():
         job.update(batch=batch, warmup=warmup, iterations=iterations)
     if not have_torch:
-        log("PyTorch is not installed: timing minigan alone (pip install torch==2.13.0, CPU "
-            "build, to compare; minigan never depends on it)")
-    log(f"DCGAN-28 iteration (D step + G step), batch {batch}: {len(jobs)} jobs, each in its own "
-        f"process, alternating over {rounds} rounds of {warmup} warm-up + {iterations} timed "
-        f"iterations; {', '.join(OPENBLAS_OVERRIDES)} removed from the children's environment")
-    children = alternate(jobs, rounds, progress=lambda r, name: log(f"  round {r + 1}/{rounds}: {name}"))
+        log(TORCH_ABSENT)
+    children = run_rounds(f"DCGAN-28 iteration (D step + G step), batch {batch}", jobs, rounds, log)
     report = {"benchmark": "dcgan", "batch": batch, "rounds": rounds, "iterations": iterations,
               "warmup": warmup, "torch_installed": have_torch,
               "removed_from_children_env": list(OPENBLAS_OVERRIDES), "cpu": cpu_model(),

@@ -23,7 +23,7 @@ import tempfile
 import time
 
 from .machine import OPENBLAS_OVERRIDES, summary_lines
-from .processes import alternate, child_env, framework_installed, run_child
+from .processes import TORCH_ABSENT, child_env, framework_installed, run_child, run_rounds
 
 # (label, kind, in channels, out channels, input height/width); kernel 4, stride 2, padding 1
 LAYERS = [
@@ -156,12 +156,8 @@ def run(batch=64, rounds=5, iterations=10, warmup=2, dtype="float32", reference=
     if have_torch:
         jobs["torch"] = dict(base, framework="torch")
     else:
-        log("PyTorch is not installed: timing minigan alone (pip install torch==2.13.0, CPU "
-            "build, to compare; minigan never depends on it)")
-    log(f"conv layers of the DCGAN-28, batch {batch}, {dtype}: {len(jobs)} jobs in their own "
-        f"processes, alternating over {rounds} rounds of {warmup} warm-up + {iterations} timed "
-        f"calls; {', '.join(OPENBLAS_OVERRIDES)} removed from the children's environment")
-    children = alternate(jobs, rounds, progress=lambda r, name: log(f"  round {r + 1}/{rounds}: {name}"))
+        log(TORCH_ABSENT)
+    children = run_rounds(f"conv layers of the DCGAN-28, batch {batch}, {dtype}", jobs, rounds, log)
     report = {"benchmark": "kernels", "batch": batch, "dtype": dtype, "rounds": rounds,
               "iterations": iterations, "warmup": warmup, "device": device,
               "torch_installed": have_torch, "removed_from_children_env": list(OPENBLAS_OVERRIDES),

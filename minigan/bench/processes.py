@@ -75,6 +75,19 @@ def alternate(jobs, rounds, progress=None):
     return results
 
 
+TORCH_ABSENT = ("PyTorch is not installed: timing minigan alone (pip install torch==2.13.0, "
+                "CPU build, to compare; minigan never depends on it)")
+
+
+def run_rounds(what, jobs, rounds, log=print):
+    """Say what will run, then alternate(jobs, rounds), logging each child as it starts."""
+    any_job = next(iter(jobs.values()))
+    log(f"{what}: {len(jobs)} jobs, each in its own process, alternating over {rounds} rounds "
+        f"of {any_job['warmup']} warm-up + {any_job['iterations']} timed iterations; "
+        f"{', '.join(OPENBLAS_OVERRIDES)} removed from the children's environment")
+    return alternate(jobs, rounds, progress=lambda r, name: log(f"  round {r + 1}/{rounds}: {name}"))
+
+
 def summarise(children, label):
     """Pool one job's rounds for one timed call: medians, spread, peak memory.
 
