@@ -149,7 +149,7 @@ def col2im_ref(cols, input_shape, kernel_hw, stride, padding, dilation):
 # NOTE: all the shuffle loops here are serial by default (PARALLEL_SHUFFLES). They run
 # right before or after a multi-threaded BLAS GEMM; on 2 cores, OpenBLAS's worker threads
 # are still spinning when a Numba parallel region starts, and the two thread pools then
-# fight for the cores: measured 8-25 ms per conv instead of 1-9 ms (bench_kernels, 2-core
+# fight for the cores: measured 8-25 ms per conv instead of 1-9 ms (bench kernels, 2-core
 # VM, Numba's OpenMP layer). MINIGAN_PARALLEL_SHUFFLES=1 (read at import) compiles them
 # parallel, over chunks of images, one chunk per Numba thread: an experiment to measure
 # with `minigan bench dcgan` on a quiet machine (NUMBA_THREADING_LAYER picks the pool).
