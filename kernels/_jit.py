@@ -20,8 +20,8 @@ def prange(*args):
     return range(*args)
 
 
-def lazy_njit(parallel=False):
-    """Decorator: compile `fn` with numba.njit(cache=True, parallel=parallel) on first call."""
+def lazy_njit(parallel=False, cache=True):
+    """Decorator: compile `fn` with numba.njit(cache=cache, parallel=parallel) on first call."""
     def decorate(fn):
         compiled = None
 
@@ -34,7 +34,7 @@ def lazy_njit(parallel=False):
                 # `prange` when it compiles, so point the kernel module's `prange` at the
                 # real one before the first compile.
                 fn.__globals__["prange"] = numba.prange
-                compiled = numba.njit(cache=True, parallel=parallel, fastmath=False)(fn)
+                compiled = numba.njit(cache=cache, parallel=parallel, fastmath=False)(fn)
             return compiled(*args)
 
         call.py_func = fn

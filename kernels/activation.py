@@ -13,6 +13,7 @@ NOTE: x > 0 picks the slope at exactly 0 (subgradient 0 for ReLU), as PyTorch do
 """
 import numpy as np
 
+from ._dispatch import implementation, register
 from ._jit import cupy, lazy_njit
 
 
@@ -81,3 +82,20 @@ def leaky_relu_grad_cupy(gy, x, negative_slope):
 LEAKY_RELU = {"numpy": leaky_relu_ref, "numba": leaky_relu_numba, "cupy": leaky_relu_cupy}
 LEAKY_RELU_GRAD = {"numpy": leaky_relu_grad_ref, "numba": leaky_relu_grad_numba,
                    "cupy": leaky_relu_grad_cupy}
+
+
+# --- dispatch (kernels/_dispatch.py) ---
+# Numba, measured: one pass, 0.09 / 0.12 ms vs 0.22 ms for np.maximum(x, a*x) and 3.9 ms
+# for gy * where(x > 0, 1, a), on (64, 64, 14, 14) float32.
+register("leaky_relu", LEAKY_RELU, cpu_default="numba")
+register("leaky_relu_grad", LEAKY_RELU_GRAD, cpu_default="numba")
+
+
+def leaky_relu(x, negative_slope):
+    """x if x > 0 else negative_slope * x (0 gives ReLU); same shape and dtype."""
+    return implementation("leaky_relu", x)(x, negative_slope)
+
+
+def leaky_relu_grad(gy, x, negative_slope):
+    """gy if x > 0 else negative_slope * gy: the gradient of leaky_relu at x."""
+    return implementation("leaky_relu_grad", gy)(gy, x, negative_slope)

@@ -15,6 +15,7 @@ times per DCGAN step on its largest arrays.
 """
 import numpy as np
 
+from ._dispatch import implementation, register
 from ._jit import lazy_njit
 
 
@@ -123,3 +124,20 @@ BATCH_NORM_FORWARD = {"numpy": batch_norm_forward_ref, "numba": batch_norm_forwa
                       "cupy": batch_norm_forward_ref}
 BATCH_NORM_BACKWARD = {"numpy": batch_norm_backward_ref, "numba": batch_norm_backward_numba,
                        "cupy": batch_norm_backward_ref}
+
+
+# --- dispatch (kernels/_dispatch.py) ---
+# Numba, measured: two passes each, 0.60 / 0.95 ms vs 2.1 / 2.0 ms for the NumPy reference
+# on (64, 64, 196) float32. CuPy arrays run the reference (written with the array's module).
+register("batch_norm_forward", BATCH_NORM_FORWARD, cpu_default="numba")
+register("batch_norm_backward", BATCH_NORM_BACKWARD, cpu_default="numba")
+
+
+def batch_norm_forward(x, weight, bias, eps):
+    """Training-mode batch norm of x (N, C, L): (y, xhat, mean, var, inv)."""
+    return implementation("batch_norm_forward", x)(x, weight, bias, eps)
+
+
+def batch_norm_backward(gy, xhat, inv, weight):
+    """Gradient of batch_norm_forward's y: (gx, gweight, gbias)."""
+    return implementation("batch_norm_backward", gy)(gy, xhat, inv, weight)

@@ -2,65 +2,20 @@
 gradgradcheck (through every kernel, both backends), the adjoint identity, and bad input."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import minigan as mg
 from minigan import kernels
 from minigan.autograd import gradcheck, gradgradcheck
-from minigan.nn import _conv as F
+from minigan.nn import conv_functional
+from minigan.nn import functional as F
+from oracles import conv2d_loops, conv_transpose2d_loops
 
 rng = np.random.default_rng(0)
 
 
 def t64(*shape, grad=True):
     return mg.tensor(rng.standard_normal(shape), dtype=mg.float64, requires_grad=grad)
-
-
-@pytest.fixture(params=["auto", "numpy"])
-def backend(request):
-    """Run a test with the fast kernels and again with the NumPy reference."""
-    kernels.set_backend(request.param)
-    yield request.param
-    kernels.set_backend("auto")
-
-
-def conv2d_loops(x, w, b, stride, padding, dilation):
-    """The definition, as plainly as it can be written."""
-    N, C, H, W = x.shape
-    O, _, KH, KW = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-    OH = (H + 2 * padding[0] - dilation[0] * (KH - 1) - 1) // stride[0] + 1
-    OW = (W + 2 * padding[1] - dilation[1] * (KW - 1) - 1) // stride[1] + 1
-    y = np.zeros((N, O, OH, OW))
-    for n in range(N):
-        for o in range(O):
-            for i in range(OH):
-                for j in range(OW):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            y[n, o, i, j] += (xp[n, :, i * stride[0] + kh * dilation[0],
-                                                 j * stride[1] + kw * dilation[1]] * w[o, :, kh, kw]).sum()
-            if b is not None:
-                y[n, o] += b[o]
-    return y
-
-
-def conv_transpose2d_loops(x, w, stride, padding, output_padding, dilation):
-    """Each input pixel scatters a weighted copy of the kernel into the output."""
-    N, Ci, H, W = x.shape
-    _, Co, KH, KW = w.shape
-    OH = (H - 1) * stride - 2 * padding + dilation * (KH - 1) + output_padding + 1
-    OW = (W - 1) * stride - 2 * padding + dilation * (KW - 1) + output_padding + 1
-    full = np.zeros((N, Co, OH + 2 * padding, OW + 2 * padding))
-    for n in range(N):
-        for c in range(Ci):
-            for i in range(H):
-                for j in range(W):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            full[n, :, i * stride + kh * dilation, j * stride + kw * dilation] += \
-                                x[n, c, i, j] * w[c, :, kh, kw]
-    return full[:, :, padding:padding + OH, padding:padding + OW]
 
 
 CONV_CASES = [  # (x shape, w shape, stride, padding, dilation, bias)
@@ -72,7 +27,7 @@ CONV_CASES = [  # (x shape, w shape, stride, padding, dilation, bias)
 
 
 @pytest.mark.parametrize("xs, ws, stride, padding, dilation, bias", CONV_CASES)
-def test_conv2d_matches_loops_and_gradchecks(backend, xs, ws, stride, padding, dilation, bias):
+def test_conv2d_matches_loops_and_gradchecks(kernel_backend, xs, ws, stride, padding, dilation, bias):
     x, w = t64(*xs), t64(*ws)
     b = t64(ws[0]) if bias else None
     y = F.conv2d(x, w, b, stride, padding, dilation)
@@ -91,7 +46,7 @@ def test_conv2d_matches_loops_and_gradchecks(backend, xs, ws, stride, padding, d
     ((1, 2, 3, 3), (2, 1, 3, 3), 2, 1, 1, 1),
     ((2, 1, 3, 2), (1, 2, 2, 2), 3, 0, 2, 2),
 ])
-def test_conv_transpose2d_matches_loops_and_gradchecks(backend, xs, ws, stride, padding,
+def test_conv_transpose2d_matches_loops_and_gradchecks(kernel_backend, xs, ws, stride, padding,
                                                        output_padding, dilation):
     x, w, b = t64(*xs), t64(*ws), t64(ws[1])
     y = F.conv_transpose2d(x, w, b, stride, padding, output_padding, dilation=dilation)
@@ -111,15 +66,14 @@ def test_conv_transpose2d_matches_loops_and_gradchecks(backend, xs, ws, stride, 
        padding=st.integers(0, 2), dilation=st.integers(1, 2))
 def test_adjoint_identity_holds_for_random_geometry(n, c, o, h, w, kh, kw, stride, padding, dilation):
     """<conv2d(x, w), y> = <x, conv_transpose2d(y, w)> = <w, grad_weight(x, y)>."""
-    if dilation * (kh - 1) + 1 > h + 2 * padding or dilation * (kw - 1) + 1 > w + 2 * padding:
-        return
+    assume(dilation * (kh - 1) + 1 <= h + 2 * padding and dilation * (kw - 1) + 1 <= w + 2 * padding)
     x, k = t64(n, c, h, w, grad=False), t64(o, c, kh, kw, grad=False)
     out = F.conv2d(x, k, stride=stride, padding=padding, dilation=dilation)
     y = t64(*out.shape, grad=False)
     lhs = (out * y).sum().item()
-    back = F.ConvGradInput.apply(y, k, input_hw=(h, w), geometry=((stride,) * 2, (padding,) * 2,
+    back = conv_functional.ConvGradInput.apply(y, k, input_hw=(h, w), geometry=((stride,) * 2, (padding,) * 2,
                                                                    (dilation,) * 2))
-    gw = F.ConvGradWeight.apply(x, y, kernel_hw=(kh, kw), geometry=((stride,) * 2, (padding,) * 2,
+    gw = conv_functional.ConvGradWeight.apply(x, y, kernel_hw=(kh, kw), geometry=((stride,) * 2, (padding,) * 2,
                                                                      (dilation,) * 2))
     assert lhs == pytest.approx((x * back).sum().item(), rel=1e-10, abs=1e-10)
     assert lhs == pytest.approx((k * gw).sum().item(), rel=1e-10, abs=1e-10)
@@ -200,11 +154,27 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("call, error, message", BAD)
-def test_bad_input_raises_a_clear_error_before_any_kernel(monkeypatch, call, error, message):
+def _block_conv_kernels(monkeypatch):
+    """Replace every version of every conv-family kernel with one that fails."""
     def fail(*args, **kwargs):
         raise AssertionError("a kernel was reached with bad input")
-    for name in ("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "im2col"):
-        monkeypatch.setattr(kernels, name, fail)
+    for name in ("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "im2col", "col2im"):
+        for version in kernels.REGISTRY[name]:
+            monkeypatch.setitem(kernels.REGISTRY[name], version, fail)
+
+
+@pytest.mark.parametrize("call, error, message", BAD)
+def test_bad_input_raises_a_clear_error_before_any_kernel(monkeypatch, call, error, message):
+    _block_conv_kernels(monkeypatch)
     with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.parametrize("call", [lambda: F.conv2d(mg.ones(1, 1, 4, 4), mg.ones(1, 1, 3, 3)),
+                                  lambda: F.conv_transpose2d(mg.ones(1, 2, 3, 3), mg.ones(2, 1, 3, 3)),
+                                  lambda: F.max_pool2d(mg.ones(1, 1, 4, 4), 2)])
+def test_the_kernel_block_above_does_catch_good_input(monkeypatch, call):
+    """The check above is only worth something if a call that reaches a kernel fails."""
+    _block_conv_kernels(monkeypatch)
+    with pytest.raises(AssertionError, match="a kernel was reached"):
         call()

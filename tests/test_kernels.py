@@ -2,6 +2,7 @@
 checked against independent oracles (direct loops, adjoint identities, finite differences).
 """
 import importlib.util
+import inspect
 import os
 import subprocess
 import sys
@@ -13,13 +14,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minigan import kernels
+from minigan.kernels import adam, conv, gemm
+from oracles import conv2d_loops
 
 ROOT = Path(__file__).resolve().parents[1]
-# NOTE: `kernels.im2col` is the public function, not the submodule: fetch modules by name.
-conv_mod = sys.modules[kernels.__name__ + ".conv"]
-im2col_mod = sys.modules[kernels.__name__ + ".im2col"]
-matmul_mod = sys.modules[kernels.__name__ + ".matmul"]
-adam_mod = sys.modules[kernels.__name__ + ".adam"]
 
 AVAILABLE = kernels.available()
 
@@ -33,7 +31,8 @@ def _fast_backends():
 
 
 @pytest.fixture(scope="module", params=_fast_backends())
-def backend(request):
+def fast_backend(request):
+    """The fast version under test ("numba" or "cupy"); the NumPy reference is the oracle."""
     return request.param
 
 
@@ -69,8 +68,8 @@ def conv_cases(draw):
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     seed = draw(st.integers(0, 2**31 - 1))
-    OH = im2col_mod.out_size(H, KH, stride[0], padding[0], dilation[0])
-    OW = im2col_mod.out_size(W, KW, stride[1], padding[1], dilation[1])
+    OH = conv.out_size(H, KH, stride[0], padding[0], dilation[0])
+    OW = conv.out_size(W, KW, stride[1], padding[1], dilation[1])
     assume(OH >= 1 and OW >= 1)                      # empty outputs are the caller's error
     return dict(N=N, C=C, O=O, H=H, W=W, KH=KH, KW=KW, OH=OH, OW=OW, stride=stride,
                 padding=padding, dilation=dilation, dtype=dtype, seed=seed)
@@ -97,61 +96,125 @@ small_c_cutoffs = st.sampled_from([0, 10**9])
 
 
 def run_conv(table, backend, small_c, *args):
-    old = conv_mod.SMALL_C
-    conv_mod.SMALL_C = small_c
+    old = conv.SMALL_C
+    conv.SMALL_C = small_c
     try:
         return table[backend](*args)
     finally:
-        conv_mod.SMALL_C = old
+        conv.SMALL_C = old
 
 
 # --- fast kernels equal the reference --------------------------------------------------
 
 @FAST
 @given(case=conv_cases(), with_bias=st.booleans(), small_c=small_c_cutoffs)
-def test_conv2d_matches_reference(backend, case, with_bias, small_c):
+def test_conv2d_matches_reference(fast_backend, case, with_bias, small_c):
     x, w, b, _ = make_arrays(case)
     b = b if with_bias else None
-    want = conv_mod.conv2d_ref(x, w, b, *geom(case))
-    got = run_conv(conv_mod.CONV2D, backend, small_c, to_device(x, backend), to_device(w, backend),
-                   None if b is None else to_device(b, backend), *geom(case))
+    want = conv.conv2d_ref(x, w, b, *geom(case))
+    got = run_conv(conv.CONV2D, fast_backend, small_c, to_device(x, fast_backend), to_device(w, fast_backend),
+                   None if b is None else to_device(b, fast_backend), *geom(case))
     assert_close(got, want, case["dtype"], f"conv2d {case}")
 
 
 @FAST
 @given(case=conv_cases(), small_c=small_c_cutoffs)
-def test_conv2d_grad_input_matches_reference(backend, case, small_c):
+def test_conv2d_grad_input_matches_reference(fast_backend, case, small_c):
     x, w, _, gy = make_arrays(case)
     hw = (case["H"], case["W"])
-    want = conv_mod.conv2d_grad_input_ref(gy, w, hw, *geom(case))
-    got = run_conv(conv_mod.CONV2D_GRAD_INPUT, backend, small_c, to_device(gy, backend),
-                   to_device(w, backend), hw, *geom(case))
+    want = conv.conv2d_grad_input_ref(gy, w, hw, *geom(case))
+    got = run_conv(conv.CONV2D_GRAD_INPUT, fast_backend, small_c, to_device(gy, fast_backend),
+                   to_device(w, fast_backend), hw, *geom(case))
     assert_close(got, want, case["dtype"], f"conv2d_grad_input {case}")
 
 
 @FAST
 @given(case=conv_cases(), small_c=small_c_cutoffs)
-def test_conv2d_grad_weight_matches_reference(backend, case, small_c):
+def test_conv2d_grad_weight_matches_reference(fast_backend, case, small_c):
     x, w, _, gy = make_arrays(case)
     khw = (case["KH"], case["KW"])
-    want = conv_mod.conv2d_grad_weight_ref(x, gy, khw, *geom(case))
-    got = run_conv(conv_mod.CONV2D_GRAD_WEIGHT, backend, small_c, to_device(x, backend),
-                   to_device(gy, backend), khw, *geom(case))
+    want = conv.conv2d_grad_weight_ref(x, gy, khw, *geom(case))
+    got = run_conv(conv.CONV2D_GRAD_WEIGHT, fast_backend, small_c, to_device(x, fast_backend),
+                   to_device(gy, fast_backend), khw, *geom(case))
     assert_close(got, want, case["dtype"], f"conv2d_grad_weight {case}")
 
 
 @FAST
+@given(case=conv_cases(), small_c=small_c_cutoffs)
+def test_conv_kernels_sharing_a_reuse_dict_match_reference(case, small_c):
+    """conv2d, grad_weight and grad_input called with one `reuse` dict (as nn's Functions do)
+    equal the reference; a second x and gy through the same dict are not mistaken for the
+    first ones (the dict checks identity)."""
+    if not AVAILABLE["numba"]:
+        pytest.skip("Numba not installed")
+    g, khw, hw = geom(case), (case["KH"], case["KW"]), (case["H"], case["W"])
+    reuse = {}
+    for seed_shift in (0, 1):
+        x, w, b, gy = make_arrays(dict(case, seed=case["seed"] + seed_shift))
+        got = [run_conv(conv.CONV2D, "numba", small_c, x, w, b, *g, reuse),
+               run_conv(conv.CONV2D_GRAD_WEIGHT, "numba", small_c, x, gy, khw, *g, reuse),
+               run_conv(conv.CONV2D_GRAD_INPUT, "numba", small_c, gy, w, hw, *g, reuse)]
+        want = [conv.conv2d_ref(x, w, b, *g), conv.conv2d_grad_weight_ref(x, gy, khw, *g),
+                conv.conv2d_grad_input_ref(gy, w, hw, *g)]
+        for what, a, e in zip(["conv2d", "grad_weight", "grad_input"], got, want):
+            assert_close(a, e, case["dtype"], f"{what} with reuse {case}")
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 3])
+def test_rows_loops_split_the_batch_into_chunks_exactly(chunks):
+    """The NHWC rows loops work on `chunks` parts of the batch (one per thread when
+    MINIGAN_PARALLEL_SHUFFLES=1): every chunking gives the reference's columns. Run as
+    plain Python (py_func) on a tiny case, so no parallel build is needed."""
+    rng = np.random.default_rng(3)
+    N, C, H, W, KH, KW = 5, 3, 5, 4, 3, 2
+    g = ((2, 1), (1, 1), (1, 2))
+    x = rng.standard_normal((N, C, H, W))
+    OH, OW = conv.out_size(H, KH, 2, 1, 1), conv.out_size(W, KW, 1, 1, 2)
+    rows = np.empty((N, OH, OW, KH, KW, C))
+    conv._im2col_rows_loops.py_func(x, rows, *g[0], *g[1], *g[2], chunks)
+    cols = conv.im2col_ref(x, (KH, KW), *g).reshape(N, C, KH, KW, OH, OW)
+    np.testing.assert_array_equal(rows, cols.transpose(0, 4, 5, 2, 3, 1))
+    gx = np.empty_like(x)
+    conv._col2im_rows_loops.py_func(rows, gx, *g[0], *g[1], *g[2], chunks)
+    want = conv.col2im_ref(cols.reshape(N, C * KH * KW, OH * OW), x.shape, (KH, KW), *g)
+    np.testing.assert_allclose(gx, want, rtol=1e-12)
+
+
+def test_reuse_builds_columns_and_gy_rows_once(monkeypatch):
+    """The forward's columns serve the weight gradient, one gy's rows both gradients."""
+    calls = []
+    for name in ("im2col_rows_numba", "im2col_numba", "_swap_last_two"):
+        real = getattr(conv, name)
+        monkeypatch.setattr(conv, name, lambda *a, _real=real, _name=name, **k:
+                            calls.append(_name) or _real(*a, **k))
+    rng = np.random.default_rng(0)
+    g = ((2, 2), (1, 1), (1, 1))
+    for C in (1, 8):                               # both layouts: NCHW columns and NHWC rows
+        calls.clear()
+        x, w = rng.standard_normal((2, C, 6, 6)), rng.standard_normal((5, C, 4, 4))
+        gy = rng.standard_normal((2, 5, 3, 3))
+        reuse = {}
+        conv.conv2d_numba(x, w, None, *g, reuse=reuse)
+        conv.conv2d_grad_weight_numba(x, gy, (4, 4), *g, reuse=reuse)
+        conv.conv2d_grad_input_numba(gy, w, (6, 6), *g, reuse=reuse)
+        columns = [c for c in calls if c.startswith("im2col")]
+        assert len(columns) == 1, (C, calls)
+        if C >= conv.SMALL_C:                      # y's layout move + one move of gy, not two
+            assert calls.count("_swap_last_two") == 2, calls
+
+
+@FAST
 @given(case=conv_cases())
-def test_im2col_and_col2im_match_reference(backend, case):
+def test_im2col_and_col2im_match_reference(fast_backend, case):
     x, *_ = make_arrays(case)
     khw = (case["KH"], case["KW"])
-    cols = im2col_mod.im2col_ref(x, khw, *geom(case))
+    cols = conv.im2col_ref(x, khw, *geom(case))
     assert cols.shape == (case["N"], case["C"] * case["KH"] * case["KW"], case["OH"] * case["OW"])
-    got = im2col_mod.IM2COL[backend](to_device(x, backend), khw, *geom(case))
+    got = conv.IM2COL[fast_backend](to_device(x, fast_backend), khw, *geom(case))
     assert_close(got, cols, case["dtype"], f"im2col {case}")
     c = np.random.default_rng(case["seed"] + 1).standard_normal(cols.shape).astype(case["dtype"])
-    want = im2col_mod.col2im_ref(c, x.shape, khw, *geom(case))
-    got = im2col_mod.COL2IM[backend](to_device(c, backend), x.shape, khw, *geom(case))
+    want = conv.col2im_ref(c, x.shape, khw, *geom(case))
+    got = conv.COL2IM[fast_backend](to_device(c, fast_backend), x.shape, khw, *geom(case))
     assert_close(got, want, case["dtype"], f"col2im {case}")
 
 
@@ -169,32 +232,32 @@ MATMUL_SHAPES = [
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("a_shape,b_shape", MATMUL_SHAPES)
-def test_matmul_matches_numpy(backend, a_shape, b_shape, dtype):
+def test_matmul_matches_numpy(fast_backend, a_shape, b_shape, dtype):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(a_shape).astype(dtype), rng.standard_normal(b_shape).astype(dtype)
     want = np.matmul(a, b)
     # the einsum reference is itself checked against np.matmul here
-    assert_close(matmul_mod.matmul_ref(a, b), want, dtype, "matmul_ref")
-    for name in (["numba", "blas"] if backend == "numba" else [backend]):
-        got = matmul_mod.MATMUL[name](to_device(a, backend), to_device(b, backend))
+    assert_close(gemm.matmul_ref(a, b), want, dtype, "matmul_ref")
+    for name in (["numba", "blas"] if fast_backend == "numba" else [fast_backend]):
+        got = gemm.MATMUL[name](to_device(a, fast_backend), to_device(b, fast_backend))
         assert_close(np.asarray(to_host(got)), want, dtype, f"matmul[{name}] {a_shape} @ {b_shape}")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.1, False), (0.1, True)])
-def test_adam_update_matches_reference(backend, dtype, weight_decay, decoupled):
+def test_adam_update_matches_reference(fast_backend, dtype, weight_decay, decoupled):
     rng = np.random.default_rng(1)
     shape = (3, 5, 7)
     ref = [rng.standard_normal(shape).astype(dtype), np.zeros(shape, dtype), np.zeros(shape, dtype)]
-    fast = [to_device(a.copy(), backend) for a in ref]
+    fast = [to_device(a.copy(), fast_backend) for a in ref]
     grad_seen = []
     for step in range(1, 6):
         g = rng.standard_normal(shape).astype(dtype)
         g_before = g.copy()
-        adam_mod.adam_update_ref(ref[0], g, ref[1], ref[2], step, 1e-2, 0.5, 0.999, 1e-8,
+        adam.adam_update_ref(ref[0], g, ref[1], ref[2], step, 1e-2, 0.5, 0.999, 1e-8,
                                  weight_decay, decoupled)
-        gd = to_device(g, backend)
-        adam_mod.ADAM_UPDATE[backend](fast[0], gd, fast[1], fast[2], step, 1e-2, 0.5, 0.999, 1e-8,
+        gd = to_device(g, fast_backend)
+        adam.ADAM_UPDATE[fast_backend](fast[0], gd, fast[1], fast[2], step, 1e-2, 0.5, 0.999, 1e-8,
                                       weight_decay, decoupled)
         grad_seen.append(np.array_equal(to_host(gd), g_before) and np.array_equal(g, g_before))
     for got, want, name in zip(fast, ref, ["param", "exp_avg", "exp_avg_sq"]):
@@ -203,28 +266,6 @@ def test_adam_update_matches_reference(backend, dtype, weight_decay, decoupled):
 
 
 # --- the reference against independent oracles ----------------------------------------
-
-def conv2d_direct(x, w, b, stride, padding, dilation):
-    """The definition, one multiply-add at a time (tiny cases only)."""
-    N, C, H, W = x.shape
-    O, _, KH, KW = w.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    OH, OW = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1, (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
-    y = np.zeros((N, O, OH, OW))
-    for n in range(N):
-        for o in range(O):
-            for oh in range(OH):
-                for ow in range(OW):
-                    s = 0.0 if b is None else b[o]
-                    for c in range(C):
-                        for i in range(KH):
-                            for j in range(KW):
-                                h, v = oh * sh - ph + i * dh, ow * sw - pw + j * dw
-                                if 0 <= h < H and 0 <= v < W:
-                                    s += x[n, c, h, v] * w[o, c, i, j]
-                    y[n, o, oh, ow] = s
-    return y
-
 
 @pytest.mark.parametrize("stride,padding,dilation,with_bias", [
     ((1, 1), (0, 0), (1, 1), False),
@@ -236,8 +277,8 @@ def test_conv2d_reference_equals_direct_loops(stride, padding, dilation, with_bi
     rng = np.random.default_rng(2)
     x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((2, 3, 3, 2)), rng.standard_normal(2)
     b = b if with_bias else None
-    np.testing.assert_allclose(conv_mod.conv2d_ref(x, w, b, stride, padding, dilation),
-                               conv2d_direct(x, w, b, stride, padding, dilation), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv.conv2d_ref(x, w, b, stride, padding, dilation),
+                               conv2d_loops(x, w, b, stride, padding, dilation), rtol=1e-12, atol=1e-12)
 
 
 @settings(deadline=None, max_examples=25)
@@ -248,15 +289,15 @@ def test_reference_gradients_are_adjoints_of_conv2d(case):
     case = dict(case, dtype=np.float64)
     x, w, _, gy = make_arrays(case)
     g = geom(case)
-    lhs = np.vdot(conv_mod.conv2d_ref(x, w, None, *g), gy)
-    gx = conv_mod.conv2d_grad_input_ref(gy, w, (case["H"], case["W"]), *g)
-    gw = conv_mod.conv2d_grad_weight_ref(x, gy, (case["KH"], case["KW"]), *g)
+    lhs = np.vdot(conv.conv2d_ref(x, w, None, *g), gy)
+    gx = conv.conv2d_grad_input_ref(gy, w, (case["H"], case["W"]), *g)
+    gw = conv.conv2d_grad_weight_ref(x, gy, (case["KH"], case["KW"]), *g)
     assert gx.shape == x.shape and gw.shape == w.shape
     np.testing.assert_allclose(np.vdot(x, gx), lhs, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(np.vdot(w, gw), lhs, rtol=1e-10, atol=1e-10)
-    cols = im2col_mod.im2col_ref(x, (case["KH"], case["KW"]), *g)
+    cols = conv.im2col_ref(x, (case["KH"], case["KW"]), *g)
     c = np.random.default_rng(case["seed"] + 7).standard_normal(cols.shape)
-    back = im2col_mod.col2im_ref(c, x.shape, (case["KH"], case["KW"]), *g)
+    back = conv.col2im_ref(c, x.shape, (case["KH"], case["KW"]), *g)
     np.testing.assert_allclose(np.vdot(cols, c), np.vdot(x, back), rtol=1e-10, atol=1e-10)
 
 
@@ -265,12 +306,12 @@ def test_reference_gradients_match_finite_differences():
     rng = np.random.default_rng(3)
     g = ((2, 1), (1, 0), (1, 2))
     x, w, gy = rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((3, 2, 2, 3)), None
-    y = conv_mod.conv2d_ref(x, w, None, *g)
+    y = conv.conv2d_ref(x, w, None, *g)
     gy = rng.standard_normal(y.shape)
-    loss = lambda x_, w_: np.vdot(conv_mod.conv2d_ref(x_, w_, None, *g), gy)  # noqa: E731
+    loss = lambda x_, w_: np.vdot(conv.conv2d_ref(x_, w_, None, *g), gy)  # noqa: E731
     eps = 1e-6
-    for arr, analytic in [(x, conv_mod.conv2d_grad_input_ref(gy, w, (5, 6), *g)),
-                          (w, conv_mod.conv2d_grad_weight_ref(x, gy, (2, 3), *g))]:
+    for arr, analytic in [(x, conv.conv2d_grad_input_ref(gy, w, (5, 6), *g)),
+                          (w, conv.conv2d_grad_weight_ref(x, gy, (2, 3), *g))]:
         numeric = np.zeros_like(arr)
         for idx in np.ndindex(arr.shape):
             old = arr[idx]
@@ -291,7 +332,7 @@ def test_grad_input_with_output_padding_shape():
     gx = kernels.conv2d_grad_input(gy, w, (8, 8), *g)        # minimum would be 7x7
     assert gx.shape == (1, 2, 8, 8)
     x = rng.standard_normal(gx.shape)
-    np.testing.assert_allclose(np.vdot(gx, x), np.vdot(gy, conv_mod.conv2d_ref(x, w, None, *g)), rtol=1e-10)
+    np.testing.assert_allclose(np.vdot(gx, x), np.vdot(gy, conv.conv2d_ref(x, w, None, *g)), rtol=1e-10)
 
 
 def test_conv_transpose_weight_grad_is_grad_weight_with_roles_swapped():
@@ -323,7 +364,7 @@ def test_adam_reference_matches_pytorch_formula():
         p, m, v = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
         pe, me, ve = p.copy(), m.copy(), v.copy()
         for step, grad in [(1, np.array([0.3, -0.1])), (2, np.array([-0.2, 0.4]))]:
-            adam_mod.adam_update_ref(p, grad, m, v, step, lr, b1, b2, eps, wd, decoupled)
+            adam.adam_update_ref(p, grad, m, v, step, lr, b1, b2, eps, wd, decoupled)
             g = grad if decoupled else grad + wd * pe
             if decoupled:
                 pe = pe * (1 - lr * wd)
@@ -356,8 +397,8 @@ def test_registry_has_every_backend(name):
 
 def test_set_backend_numpy_routes_to_reference(monkeypatch):
     calls = []
-    ref = conv_mod.CONV2D["numpy"]
-    monkeypatch.setitem(conv_mod.CONV2D, "numpy", lambda *a: calls.append("ref") or ref(*a))
+    ref = conv.CONV2D["numpy"]
+    monkeypatch.setitem(conv.CONV2D, "numpy", lambda *a: calls.append("ref") or ref(*a))
     x, w = np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))
     old = kernels.get_backend()
     try:
@@ -371,6 +412,30 @@ def test_set_backend_numpy_routes_to_reference(monkeypatch):
         np.testing.assert_allclose(y, np.full((1, 1, 2, 2), 4.0))
     finally:
         kernels.set_backend(old)
+
+
+def test_kernels_docstring_table_matches_the_registry():
+    """The table that opens kernels/__init__.py names the real file and functions."""
+    rows = {}
+    for line in kernels.__doc__.splitlines():
+        cells = [c.strip() for c in line.strip("| ").split("|")]
+        if line.startswith("|") and cells[0] not in ("kernel", "") and set(cells[0]) != {"-"}:
+            rows[cells[0].split()[0]] = cells[1:]
+    assert sorted(rows) == sorted(kernels.REGISTRY)
+    for name, (file, ref, numba, cupy, default) in rows.items():
+        module = getattr(kernels, file.removesuffix(".py"))
+        assert inspect.ismodule(module), f"kernels.{file.removesuffix('.py')} is not the module"
+        table = kernels.REGISTRY[name]
+        for version, function in (("numpy", ref), ("numba", numba), ("cupy", cupy)):
+            assert table[version] is getattr(module, function), f"{name}: {version} is not {function}"
+        assert kernels.CPU_DEFAULT[name] == default, name
+
+
+def test_no_kernel_module_is_shadowed_by_a_function():
+    """`kernels.<file>` is the file's module for every kernel file (no function of that name)."""
+    for path in Path(kernels.__file__).parent.glob("*.py"):
+        if not path.stem.startswith("_"):
+            assert inspect.ismodule(getattr(kernels, path.stem)), path.name
 
 
 def test_set_backend_rejects_unknown_name():
@@ -409,7 +474,7 @@ def test_env_var_forces_reference_and_import_is_lazy():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("slope", [0.0, 0.2])
 @pytest.mark.parametrize("shape", [(7,), (3, 4, 5), (2, 3, 4, 5)])
-def test_leaky_relu_kernels_match_reference(backend, dtype, slope, shape):
+def test_leaky_relu_kernels_match_reference(fast_backend, dtype, slope, shape):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(dtype)
     x.reshape(-1)[0] = 0.0                       # the kink itself: both take the slope side
@@ -418,14 +483,14 @@ def test_leaky_relu_kernels_match_reference(backend, dtype, slope, shape):
     want, want_grad = np.where(x > 0, x, slope * x), np.where(x > 0, gy, slope * gy)
     np.testing.assert_allclose(table["numpy"](x, slope), want, rtol=1e-6)
     np.testing.assert_allclose(grad_table["numpy"](gy, x, slope), want_grad, rtol=1e-6)
-    np.testing.assert_array_equal(table[backend](x, slope), table["numpy"](x, slope))
-    np.testing.assert_array_equal(grad_table[backend](gy, x, slope), grad_table["numpy"](gy, x, slope))
-    assert table[backend](x, slope).dtype == dtype
+    np.testing.assert_array_equal(table[fast_backend](x, slope), table["numpy"](x, slope))
+    np.testing.assert_array_equal(grad_table[fast_backend](gy, x, slope), grad_table["numpy"](gy, x, slope))
+    assert table[fast_backend](x, slope).dtype == dtype
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(64, 8, 49), (5, 3, 1), (2, 4, 7)])
-def test_batch_norm_kernels_match_reference(backend, dtype, shape):
+def test_batch_norm_kernels_match_reference(fast_backend, dtype, shape):
     rng = np.random.default_rng(1)
     x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
     w, b = rng.standard_normal(shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
@@ -436,11 +501,11 @@ def test_batch_norm_kernels_match_reference(backend, dtype, shape):
     mean, var = x.mean((0, 2)), x.var((0, 2))
     np.testing.assert_allclose(ref[0], (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-5) * w[:, None]
                                + b[:, None], rtol=1e-4, atol=1e-5)
-    for got, want, what in zip(fwd[backend](x, w, b, 1e-5), ref, ["y", "xhat", "mean", "var", "inv"]):
+    for got, want, what in zip(fwd[fast_backend](x, w, b, 1e-5), ref, ["y", "xhat", "mean", "var", "inv"]):
         assert got.dtype == dtype
         assert_close(got, want, dtype, f"batch_norm_forward {what}")
     ref_b = bwd["numpy"](gy, ref[1], ref[4], w)
-    for got, want, what in zip(bwd[backend](gy, ref[1], ref[4], w), ref_b, ["gx", "gweight", "gbias"]):
+    for got, want, what in zip(bwd[fast_backend](gy, ref[1], ref[4], w), ref_b, ["gx", "gweight", "gbias"]):
         assert_close(got, want, dtype, f"batch_norm_backward {what}")
 
 
@@ -463,3 +528,54 @@ def test_batch_norm_reference_backward_matches_finite_differences():
             arr[i] = old
             numeric[i] = (plus - minus) / (2 * h)
         np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_freed_memory_is_kept_unless_opted_out():
+    """kernels/memory.py: glibc keeps freed memory after import; MINIGAN_MALLOC=system
+    leaves the allocator alone. Checked in fresh processes by page faults: a step-like
+    pattern (36 MB of arrays alive at once, then freed, five times) reuses its pages when
+    they are kept, and gets fresh ones from the OS with glibc's defaults."""
+    code = (
+        "import resource, numpy as np; from minigan import kernels\n"
+        "sizes = [k * 2**18 for k in range(1, 9)]\n"
+        "def one_pass():\n"
+        "    alive = [np.ones(s, np.float32) for s in sizes]\n"
+        "one_pass(); one_pass()\n"
+        "r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for _ in range(5): one_pass()\n"
+        "print(kernels.memory.STATE, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)"
+    )
+    results = {}
+    for setting in ("", "system"):
+        env = dict(os.environ, MINIGAN_MALLOC=setting)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        state, faults = out.stdout.split()
+        results[setting] = (state, int(faults))
+    if results[""][0] == "unavailable":
+        pytest.skip("not glibc: no mallopt")
+    assert results[""][0] == "kept" and results["system"][0] == "system"
+    assert results[""][1] < 100, results                  # pages reused: (almost) no faults
+    assert results["system"][1] > 2000, results           # glibc's defaults: fresh pages (8 MB+)
+
+
+def test_parallel_shuffles_experiment_matches_reference():
+    """MINIGAN_PARALLEL_SHUFFLES=1 builds the shuffle loops parallel (an opt-in experiment,
+    kernels/conv.py); its conv kernels still equal the reference. In a fresh process."""
+    if not AVAILABLE["numba"]:
+        pytest.skip("Numba not installed")
+    code = (
+        "import numpy as np; from minigan.kernels import conv\n"
+        "assert conv.PARALLEL_SHUFFLES\n"
+        "rng = np.random.default_rng(0); g = ((2, 2), (1, 1), (1, 1))\n"
+        "x, w = rng.standard_normal((5, 8, 9, 9)), rng.standard_normal((6, 8, 4, 4))\n"
+        "gy = rng.standard_normal((5, 6, 4, 4)); b = rng.standard_normal(6)\n"
+        "pairs = [(conv.conv2d_numba(x, w, b, *g), conv.conv2d_ref(x, w, b, *g)),\n"
+        "         (conv.conv2d_grad_input_numba(gy, w, (9, 9), *g), conv.conv2d_grad_input_ref(gy, w, (9, 9), *g)),\n"
+        "         (conv.conv2d_grad_weight_numba(x, gy, (4, 4), *g), conv.conv2d_grad_weight_ref(x, gy, (4, 4), *g))]\n"
+        "print(max(float(np.abs(a - e).max()) for a, e in pairs))"
+    )
+    env = dict(os.environ, MINIGAN_PARALLEL_SHUFFLES="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) < 1e-10

@@ -1,143 +1,112 @@
-"""`minigan bench dcgan`: minigan's DCGAN-28 iteration against PyTorch's, in the same run.
+"""`minigan bench dcgan`: minigan's DCGAN-28 iteration against PyTorch's, each in its own process.
 
-The iteration is the one in shared/bench/torch_dcgan_step.py: batch 64, one D step
-(BCE-with-logits on a real batch and a detached fake batch) and one G step (BCE-with-logits
-of D(fake) against ones), Adam(2e-4, betas=(0.5, 0.999)), PyTorch's default initialisation.
-minigan runs it through `gan.train_step` (non-saturating loss = those BCE terms).
-
-The two frameworks alternate iteration by iteration, so both see the same machine load;
-the report gives each median, the ratio, and each one's peak memory (measured in separate
-child processes, so one framework's allocations don't hide the other's).
+What is timed (dcgan_step.py has the code):
+  * the plain loop of shared/bench/torch_dcgan_step.py, the same lines run by minigan and
+    by PyTorch: the headline, like-for-like figure (PyTorch's plain loop vs minigan's);
+  * minigan's `gan.train_step` on the same models (it may skip work nobody reads).
+How (processes.py): every job runs in a fresh child process, jobs alternate over
+`rounds` rounds, each child warms up then times `iterations` iterations; the report gives
+the median over all timed iterations, each round's median, the ratio, the CPU time per
+iteration and each child's peak memory (VmHWM). Then one more minigan child runs the plain
+loop under cProfile for the per-part breakdown (breakdown.py). The children's environment
+lacks OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE; each child reports its BLAS, kernel and threads.
+Without PyTorch installed, minigan is timed alone, and the report says so.
 """
-import argparse
 import json
-import statistics
-import subprocess
-import sys
 import time
 
-
-def minigan_step_fn(batch):
-    import minigan as mg
-    from minigan import nn, optim
-    from minigan.gan import get_loss, train_step
-    mg.manual_seed(0)
-    G = nn.Sequential(nn.Linear(100, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128),
-                      nn.ReLU(), nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
-                      nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
-    G.latent_dim = 100
-    D = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1),
-                      nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
-    opt_g = optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
-    opt_d = optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
-    real = mg.rand(batch, 1, 28, 28) * 2 - 1
-    loss = get_loss("nonsaturating")
-    return lambda: train_step(G, D, opt_g, opt_d, real, loss)
+from . import breakdown
+from .machine import OPENBLAS_OVERRIDES, cpu_model, summary_lines
+from .processes import TORCH_ABSENT, framework_installed, run_child, run_rounds, summarise
 
 
-def torch_step_fn(batch):
-    import torch
-    import torch.nn as tnn
-    torch.manual_seed(0)
-    G = tnn.Sequential(tnn.Linear(100, 128 * 7 * 7), tnn.Unflatten(1, (128, 7, 7)), tnn.BatchNorm2d(128),
-                       tnn.ReLU(), tnn.ConvTranspose2d(128, 64, 4, 2, 1), tnn.BatchNorm2d(64), tnn.ReLU(),
-                       tnn.ConvTranspose2d(64, 1, 4, 2, 1), tnn.Tanh())
-    D = tnn.Sequential(tnn.Conv2d(1, 64, 4, 2, 1), tnn.LeakyReLU(0.2), tnn.Conv2d(64, 128, 4, 2, 1),
-                       tnn.BatchNorm2d(128), tnn.LeakyReLU(0.2), tnn.Flatten(), tnn.Linear(128 * 7 * 7, 1))
-    opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
-    bce = tnn.BCEWithLogitsLoss()
-    real = torch.rand(batch, 1, 28, 28) * 2 - 1
-    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+# --- the jobs, as the child process runs them (child.WORKLOADS points here) ---
 
-    def step():
-        z = torch.randn(batch, 100)
-        fake = G(z)
-        loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = bce(D(fake), ones)
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
-    return step
+def plain_job(job):
+    from .dcgan_step import plain_loop
+    return {"calls": {"iteration": plain_loop(job["framework"], job["batch"])}}
 
 
-def _vm_hwm_mb():
-    """This process's peak resident memory (VmHWM). NOTE: not ru_maxrss, which on Linux
-    carries the parent's peak over into a child started with fork + exec."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+def train_step_job(job):
+    from .dcgan_step import train_step_loop
+    return {"calls": {"iteration": train_step_loop(job["batch"])}}
 
 
-def peak_memory_mb(which, batch, iters):
-    """Peak resident memory of a child process running `iters` iterations of one framework,
-    and how much of it the iterations added on top of the set-up."""
-    code = (f"import minigan.bench.dcgan as b; f = b.{which}_step_fn({batch}); f(); "
-            f"before = b._vm_hwm_mb()\n"
-            f"for _ in range({iters}): f()\n"
-            f"print(b._vm_hwm_mb(), before)")
-    try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        peak, before = (float(v) for v in out.stdout.split())
-    except (ValueError, OSError):
-        return None, None
-    return peak, peak - before
+def profile_job(job):
+    from .dcgan_step import plain_loop
+    step = plain_loop("minigan", job["batch"])
+    for _ in range(max(1, job["warmup"])):   # never profile Numba's compile or cache load
+        step()
+    return breakdown.profile(step, job["iterations"])
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="minigan bench dcgan", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument("--quality", metavar="DIR",
-                        help="also train the default `dcgan` and `wgan-gp` runs into DIR (or "
-                             "reuse them if already there) and report their quality metrics")
-    args = parser.parse_args(argv)
-    if args.quality:
-        return quality(args.quality)
+# --- the benchmark ---
 
-    steps = {"minigan": minigan_step_fn(args.batch)}
-    try:
-        import torch
-        steps["torch"] = torch_step_fn(args.batch)
-        torch_version = f"{torch.__version__}, {torch.get_num_threads()} threads"
-    except ImportError:
-        torch_version = None
-        print("PyTorch is not installed: timing minigan alone (pip install torch==2.13.0 to compare)")
-    for step in steps.values():
-        for _ in range(args.warmup):
-            step()
-    times = {name: [] for name in steps}
-    for _ in range(args.iterations):                  # alternate: same load for both
-        for name, step in steps.items():
-            t = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - t)
+def run(batch=64, rounds=5, iterations=10, warmup=3, profile_iterations=5, json_path=None,
+        frameworks=("minigan", "torch"), log=print):
+    """Time the jobs, print the report, write it to json_path (if given); return it as a dict."""
+    have_torch = "torch" in frameworks and framework_installed("torch")
+    jobs = {"minigan plain loop": {"workload": "dcgan_plain", "framework": "minigan"}}
+    if have_torch:
+        jobs["torch plain loop"] = {"workload": "dcgan_plain", "framework": "torch"}
+    jobs["minigan train_step"] = {"workload": "dcgan_train_step", "framework": "minigan"}
+    for job in jobs.values():
+        job.update(batch=batch, warmup=warmup, iterations=iterations)
+    if not have_torch:
+        log(TORCH_ABSENT)
+    children = run_rounds(f"DCGAN-28 iteration (D step + G step), batch {batch}", jobs, rounds, log)
+    report = {"benchmark": "dcgan", "batch": batch, "rounds": rounds, "iterations": iterations,
+              "warmup": warmup, "torch_installed": have_torch,
+              "removed_from_children_env": list(OPENBLAS_OVERRIDES), "cpu": cpu_model(),
+              "results": {name: summarise(children[name], "iteration") for name in jobs},
+              "machine": {name: children[name][0]["machine"] for name in jobs}}
+    results = report["results"]
+    if have_torch:
+        report["ratio_plain_minigan_over_torch"] = (results["minigan plain loop"]["median_ms"]
+                                                    / results["torch plain loop"]["median_ms"])
+        report["ratio_train_step_over_torch_plain"] = (results["minigan train_step"]["median_ms"]
+                                                       / results["torch plain loop"]["median_ms"])
+    if profile_iterations:
+        log(f"  profiling minigan's plain loop under cProfile ({profile_iterations} iterations)")
+        report["breakdown"] = run_child({"workload": "dcgan_profile", "framework": "minigan",
+                                         "batch": batch, "warmup": warmup,
+                                         "iterations": profile_iterations})
+    for line in format_report(report):
+        log(line)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(report, f, indent=2)
+        log(f"wrote {json_path}")
+    return report
 
-    result = {"batch": args.batch, "iterations": args.iterations}
-    print(f"DCGAN-28 iteration (D step + G step), batch {args.batch}, median of {args.iterations}:")
-    for name in steps:
-        ms = statistics.median(times[name]) * 1e3
-        peak, growth = peak_memory_mb(name, args.batch, 5)
-        result[name] = {"median_ms": ms, "min_ms": min(times[name]) * 1e3, "peak_rss_mb": peak,
-                        "rss_growth_mb": growth}
-        label = name if name == "minigan" else f"torch {torch_version}"
-        mem = f", peak RSS {peak:.0f} MB ({growth:+.0f} MB after the first step)" if peak else ""
-        print(f"  {label:32s} {ms:8.1f} ms (min {min(times[name]) * 1e3:.1f}){mem}")
-    if "torch" in steps:
-        ratio = result["minigan"]["median_ms"] / result["torch"]["median_ms"]
-        result["minigan_over_torch"] = ratio
-        print(f"  minigan / torch time: {ratio:.2f} ({'faster' if ratio < 1 else 'slower'} than PyTorch)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+
+def format_report(report):
+    """The printed report, as lines."""
+    lines = ["", "what ran:"]
+    for name, description in report["machine"].items():
+        if name != "minigan train_step":
+            lines += summary_lines(description, name)
+    lines += ["", f"{'job':22} {'median ms':>10} {'min ms':>8} {'CPU ms':>8} {'rounds (median ms)':>30} "
+                  f"{'peak MB':>8}"]
+    for name, r in report["results"].items():
+        rounds = " ".join(f"{t:.1f}" for t in r["round_medians_ms"])
+        peak = f"{r['peak_rss_mb']:8.0f}" if r["peak_rss_mb"] else f"{'?':>8}"
+        lines.append(f"{name:22} {r['median_ms']:10.1f} {r['min_ms']:8.1f} {r['cpu_median_ms']:8.1f} "
+                     f"{rounds:>30} {peak}")
+    if report["torch_installed"]:
+        ratio = report["ratio_plain_minigan_over_torch"]
+        lines.append(f"minigan / PyTorch, plain loop (the headline): {ratio:.2f} "
+                     f"({'faster' if ratio < 1 else 'slower'} than PyTorch); minigan's train_step / "
+                     f"PyTorch's plain loop: {report['ratio_train_step_over_torch_plain']:.2f}")
+    else:
+        lines.append("PyTorch not installed: no ratio (minigan alone)")
+    if "breakdown" in report:
+        b = report["breakdown"]
+        lines += ["", f"minigan plain loop, per part (cProfile, {b['total_ms_per_iteration']:.1f} ms "
+                      f"per profiled iteration; profiling inflates the Python part):"]
+        for part in breakdown.PARTS:
+            lines.append(f"  {part:12} {b['ms_per_iteration'][part]:8.1f} ms {100 * b['share'][part]:5.1f}%")
+    return lines
 
 
 def quality(folder, n_images=500, n_points=2000):
@@ -176,6 +145,3 @@ def quality(folder, n_images=500, n_points=2000):
           f"modes, {100 * w['high_quality_fraction']:.1f}% high-quality samples")
     return result
 
-
-if __name__ == "__main__":
-    main()

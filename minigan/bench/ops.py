@@ -1,9 +1,8 @@
 """Per-operation overhead of the engine: a small MLP, forward + backward, batch 64.
 
 The arrays are tiny, so the time is almost all Python: graph bookkeeping, dispatch and
-type promotion. Run: `minigan bench ops` (or python -m minigan.bench.ops).
+type promotion. Run: `minigan bench ops`.
 """
-import argparse
 import time
 
 import minigan as mg
@@ -32,17 +31,13 @@ def count_nodes(tensor):
     return len(seen)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="minigan bench ops", description=__doc__)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=300)
-    args = parser.parse_args(argv)
+def run(batch=64, width=64, repeat=300):
+    """Print and return (seconds per step, ops in the graph)."""
     mg.manual_seed(0)
-    sizes = [2, args.width, args.width, 1]
+    sizes = [2, width, width, 1]
     weights = [(mg.randn(a, b, requires_grad=True), mg.zeros(b, requires_grad=True))
                for a, b in zip(sizes[:-1], sizes[1:])]
-    x = mg.randn(args.batch, 2)
+    x = mg.randn(batch, 2)
     h = x
     for i, (w, b) in enumerate(weights):
         h = h @ w + b
@@ -51,14 +46,10 @@ def main(argv=None):
     for _ in range(20):
         mlp_step(x, weights)
     start = time.perf_counter()
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         mlp_step(x, weights)
-    per_step = (time.perf_counter() - start) / args.repeat
-    print(f"MLP {sizes}, batch {args.batch}: {per_step * 1e6:.1f} us per forward+backward, "
+    per_step = (time.perf_counter() - start) / repeat
+    print(f"MLP {sizes}, batch {batch}: {per_step * 1e6:.1f} us per forward+backward, "
           f"{nodes} ops in the graph -> {per_step * 1e6 / nodes:.1f} us per op (forward and "
           f"backward together)")
     return per_step, nodes
-
-
-if __name__ == "__main__":
-    main()

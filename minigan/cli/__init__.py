@@ -39,16 +39,8 @@ def cmd_info(args):
 
 
 def cmd_bench(args):
-    which = args.what
-    if which == "ops":
-        from minigan.bench import ops as bench_ops
-        bench_ops.main(args.rest)
-    elif which == "kernels":
-        from minigan.bench import kernels as bench_kernels
-        bench_kernels.main(args.rest)
-    elif which == "dcgan":
-        from minigan.bench import dcgan as bench_dcgan
-        bench_dcgan.main(args.rest)
+    from minigan.cli import bench
+    bench.main(args.what, args.rest)
 
 
 def build_parser():

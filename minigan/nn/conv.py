@@ -1,4 +1,5 @@
-"""Convolution, pooling and upsampling layers (the functions live in nn/_conv.py).
+"""Convolution, pooling and upsampling layers. Each forward calls its function in
+nn/conv_functional.py, whose Functions call the kernels in kernels/conv.py.
 
     >>> conv = nn.Conv2d(1, 64, 4, stride=2, padding=1)            # 28x28 -> 14x14
     >>> conv(minigan.randn(8, 1, 28, 28)).shape
@@ -9,15 +10,12 @@
 """
 import math
 
-from .. import zeros
 from .._device import normalize_dtype
-from . import functional as F, init
+from ..creation import zeros
+from . import conv_functional as F, init
+from .conv_functional import _pair
 from .module import Module
 from .parameter import Parameter
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 class _ConvNd(Module):
@@ -30,9 +28,11 @@ class _ConvNd(Module):
             raise ValueError(f"{type(self).__name__}: in_channels ({in_channels}) and "
                              f"out_channels ({out_channels}) must be divisible by groups "
                              f"({groups})")
+        op = type(self).__name__
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation, self.groups = _pair(padding), _pair(dilation), groups
+        self.kernel_size = _pair(kernel_size, "kernel_size", op)
+        self.stride, self.padding = _pair(stride, "stride", op), _pair(padding, "padding", op)
+        self.dilation, self.groups = _pair(dilation, "dilation", op), groups
         dtype = normalize_dtype(dtype)
         self.weight = Parameter(zeros(weight_shape, dtype=dtype, device=device))
         if bias:
@@ -71,7 +71,7 @@ class Conv2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, device=None, dtype=None):
-        k = _pair(kernel_size)
+        k = _pair(kernel_size, "kernel_size", "Conv2d")
         super().__init__(in_channels, out_channels, k, stride, padding, dilation, groups, bias,
                          (out_channels, in_channels // groups) + k, device, dtype)
 
@@ -87,10 +87,10 @@ class ConvTranspose2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, device=None, dtype=None):
-        k = _pair(kernel_size)
+        k = _pair(kernel_size, "kernel_size", "ConvTranspose2d")
         super().__init__(in_channels, out_channels, k, stride, padding, dilation, groups, bias,
                          (in_channels, out_channels // groups) + k, device, dtype)
-        self.output_padding = _pair(output_padding)
+        self.output_padding = _pair(output_padding, "output_padding", "ConvTranspose2d")
 
     def forward(self, x):
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,

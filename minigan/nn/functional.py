@@ -20,8 +20,8 @@ from ..ops.elementwise import (Softplus, clamp, leaky_relu, log, relu, sigmoid, 
 from ..random import rand_array
 from ..tensor import Tensor
 
-# The conv family lives in ._conv: convolutions, pooling, nearest interpolation.
-from ._conv import (avg_pool2d, conv2d, conv_transpose2d, fold, interpolate,  # noqa: F401,E402
+# The conv family lives in .conv_functional: convolutions, pooling, nearest interpolation.
+from .conv_functional import (avg_pool2d, conv2d, conv_transpose2d, fold, interpolate,  # noqa: F401,E402
                     max_pool2d, unfold)
 
 

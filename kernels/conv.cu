@@ -1,4 +1,4 @@
-// im2col / col2im for minigan.kernels (see im2col.py for the contract).
+// im2col / col2im for minigan.kernels (see conv.py for the contract).
 // One thread per output element. Column layout:
 //   batch_major = 1: cols[n][r][l]      shape (N, C*KH*KW, OH*OW)   (public im2col)
 //   batch_major = 0: cols[r][n][l]      shape (C*KH*KW, N*OH*OW)    (conv: one GEMM)

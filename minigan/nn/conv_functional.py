@@ -1,4 +1,7 @@
-"""Convolutions and pooling as differentiable functions, on top of `minigan.kernels`.
+"""The convolution family of nn.functional: Functions whose forward calls the kernels in
+kernels/conv.py and whose backward is written in Tensor ops, and the functions built on them.
+
+    nn.Conv2d (nn/conv.py) -> conv2d() here -> Conv2d.forward -> kernels/conv.py: conv2d
 
 Three kernels do all the work of a convolution layer, and each one's backward is written
 with the other two, so gradients of any order flow through (WGAN-GP needs the second):
@@ -8,42 +11,49 @@ with the other two, so gradients of any order flow through (WGAN-GP needs the se
     gw = conv2d_grad_weight(x, gy)       ConvGradWeight
 
 All three are bilinear, and the identity <conv2d(x, w), gy> = <x, grad_input(gy, w)>
-= <w, grad_weight(x, gy)> gives every backward rule below.
+= <w, grad_weight(x, gy)> gives every backward rule below. unfold / fold (im2col /
+col2im) and the pools built on them follow, then nearest-neighbour interpolation.
 """
 import numpy as np
 
-from minigan import kernels
+from minigan.kernels import conv as conv_kernels
+from minigan.kernels.conv import out_size
 
+from .. import grad_mode
 from ..function import Function
 from ..ops.reduce import gather
 from ..ops.shape import pad
 
 __all__ = ["conv2d", "conv_transpose2d", "unfold", "fold", "avg_pool2d", "max_pool2d",
-           "interpolate", "conv_output_size"]
+           "interpolate"]
 
 
 def _pair(value, name, op):
+    """An int or a pair of ints -> (int, int); anything else is `op`'s clear error."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     return tuple(int(v) for v in pair)
 
 
-def conv_output_size(size, kernel, stride, padding, dilation):
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
 # --- the three differentiable kernels ---
+# `reuse` (kernels/conv.py) is a dict kept with the node: the kernels store x's columns and
+# gy's rows in it, so what one call built from an array the next call on it reuses (the
+# forward's columns serve the weight gradient; one gy's rows serve both gradients).
+
 class Conv2d(Function):
-    def forward(self, x, w, b=None, *, stride, padding, dilation):
-        self.geometry = (stride, padding, dilation)
-        return kernels.conv2d(x, w, b, stride, padding, dilation)
+    def forward(self, x, w, b=None, *, stride, padding, dilation, reuse=None):
+        self.geometry, self.reuse = (stride, padding, dilation), reuse
+        return conv_kernels.conv2d(x, w, b, stride, padding, dilation, reuse)
 
     def backward(self, gy):
         x, w = self.inputs[:2]
         need = self.needs_input_grad
-        gx = ConvGradInput.apply(gy, w, input_hw=x.shape[2:], geometry=self.geometry) if need[0] else None
-        gw = ConvGradWeight.apply(x, gy, kernel_hw=w.shape[2:], geometry=self.geometry) if need[1] else None
+        shared = {} if self.reuse is None else self.reuse
+        gx = ConvGradInput.apply(gy, w, input_hw=x.shape[2:], geometry=self.geometry,
+                                 reuse=shared) if need[0] else None
+        gw = ConvGradWeight.apply(x, gy, kernel_hw=w.shape[2:], geometry=self.geometry,
+                                  reuse=shared) if need[1] else None
         if len(self.inputs) == 2:
             return gx, gw
         gb = gy.sum((0, 2, 3)) if need[2] else None          # (O,)
@@ -53,28 +63,28 @@ class Conv2d(Function):
 class ConvGradInput(Function):
     """(N, O, OH, OW), (O, C, KH, KW) -> (N, C, H, W): the adjoint of conv2d in x."""
 
-    def forward(self, gy, w, *, input_hw, geometry):
-        self.geometry = geometry
-        return kernels.conv2d_grad_input(gy, w, tuple(input_hw), *geometry)
+    def forward(self, gy, w, *, input_hw, geometry, reuse=None):
+        self.geometry, self.reuse = geometry, reuse
+        return conv_kernels.conv2d_grad_input(gy, w, tuple(input_hw), *geometry, reuse)
 
     def backward(self, g):                                   # g: (N, C, H, W)
         gy, w = self.inputs
         need = self.needs_input_grad
-        g_gy = Conv2d.apply(g, w, **self._kwargs()) if need[0] else None
-        g_w = ConvGradWeight.apply(g, gy, kernel_hw=w.shape[2:], geometry=self.geometry) if need[1] else None
-        return g_gy, g_w
-
-    def _kwargs(self):
         stride, padding, dilation = self.geometry
-        return dict(stride=stride, padding=padding, dilation=dilation)
+        shared = {} if self.reuse is None else self.reuse   # both read g's columns
+        g_gy = Conv2d.apply(g, w, stride=stride, padding=padding, dilation=dilation,
+                            reuse=shared) if need[0] else None
+        g_w = ConvGradWeight.apply(g, gy, kernel_hw=w.shape[2:], geometry=self.geometry,
+                                   reuse=shared) if need[1] else None
+        return g_gy, g_w
 
 
 class ConvGradWeight(Function):
     """(N, C, H, W), (N, O, OH, OW) -> (O, C, KH, KW): the adjoint of conv2d in w."""
 
-    def forward(self, x, gy, *, kernel_hw, geometry):
+    def forward(self, x, gy, *, kernel_hw, geometry, reuse=None):
         self.geometry = geometry
-        return kernels.conv2d_grad_weight(x, gy, tuple(kernel_hw), *geometry)
+        return conv_kernels.conv2d_grad_weight(x, gy, tuple(kernel_hw), *geometry, reuse)
 
     def backward(self, g):                                   # g: (O, C, KH, KW)
         x, gy = self.inputs
@@ -83,6 +93,13 @@ class ConvGradWeight(Function):
         g_x = ConvGradInput.apply(gy, g, input_hw=x.shape[2:], geometry=self.geometry) if need[0] else None
         g_gy = Conv2d.apply(x, g, stride=stride, padding=padding, dilation=dilation) if need[1] else None
         return g_x, g_gy
+
+
+def _reuse_for(*tensors):
+    """A fresh `reuse` dict when a graph will be recorded (a backward may follow), else None."""
+    if grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        return {}
+    return None
 
 
 # --- checks: bad input stops here, before any Numba or CUDA kernel sees it ---
@@ -143,7 +160,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"padded input ({H + 2 * padding[0]}, {W + 2 * padding[1]}); input "
                          f"{tuple(input.shape)}, weight {tuple(weight.shape)}, padding {padding}")
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    y = Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+    # x's columns are kept for the weight gradient only when there will be one
+    y = Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation,
+                     reuse=_reuse_for(weight))
     return y.squeeze(0) if unbatched else y
 
 
@@ -180,7 +199,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if min(out_hw) < 1:
         raise ValueError(f"{op}: the output would be {out_hw} for input {tuple(input.shape)}, "
                          f"weight {tuple(weight.shape)}, padding {padding}: too much padding")
-    y = ConvGradInput.apply(x, weight, input_hw=out_hw, geometry=(stride, padding, dilation))
+    y = ConvGradInput.apply(x, weight, input_hw=out_hw, geometry=(stride, padding, dilation),
+                            reuse=_reuse_for(x, weight))
     if bias is not None:
         if tuple(bias.shape) != (C_out,):
             raise ValueError(f"{op}: expected bias of shape ({C_out},), got {tuple(bias.shape)}")
@@ -192,7 +212,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 class Unfold(Function):
     def forward(self, x, *, kernel_hw, geometry):
         self.kernel_hw, self.geometry = kernel_hw, geometry
-        return kernels.im2col(x, kernel_hw, *geometry)       # (N, C*KH*KW, L)
+        return conv_kernels.im2col(x, kernel_hw, *geometry)       # (N, C*KH*KW, L)
 
     def backward(self, gcols):
         return Fold.apply(gcols, input_shape=self.inputs[0].shape, kernel_hw=self.kernel_hw,
@@ -202,7 +222,7 @@ class Unfold(Function):
 class Fold(Function):
     def forward(self, cols, *, input_shape, kernel_hw, geometry):
         self.kernel_hw, self.geometry = kernel_hw, geometry
-        return kernels.col2im(cols, tuple(input_shape), kernel_hw, *geometry)
+        return conv_kernels.col2im(cols, tuple(input_shape), kernel_hw, *geometry)
 
     def backward(self, gx):
         return Unfold.apply(gx, kernel_hw=self.kernel_hw, geometry=self.geometry)
@@ -240,7 +260,7 @@ def _pool_windows(op, x, kernel_size, stride, padding, dilation, pad_value):
     if any(2 * p > k for p, k in zip(padding, kernel_hw)):
         raise ValueError(f"{op}: padding {padding} should be at most half of kernel size {kernel_hw}")
     N, C, H, W = x.shape
-    OH, OW = (conv_output_size(s, k, st, p, d) for s, k, st, p, d in
+    OH, OW = (out_size(s, k, st, p, d) for s, k, st, p, d in
               zip((H, W), kernel_hw, stride, padding, dilation))
     if OH < 1 or OW < 1:
         raise ValueError(f"{op}: kernel {kernel_hw} is larger than the padded input for input "
