@@ -188,3 +188,107 @@ def test_dcgan_init_statistics():
         elif a.size > 1000:
             mean = 1.0 if a.ndim == 1 else 0.0          # BatchNorm scales sit around 1
             assert abs(a.mean() - mean) < 0.005 and abs(a.std() - 0.02) < 0.002, name
+
+
+# --- differentiable augmentation, lazy R1, sampling modes, the EMA's BatchNorm ---
+def test_shift_is_exact_and_twice_differentiable():
+    from minigan.gan.augment import Shift
+    x = mg.randn(3, 2, 5, 6, dtype=mg.float64, requires_grad=True)
+    dy, dx = np.array([1, -2, 0]), np.array([0, 1, -3])
+    y = Shift.apply(x, dy=dy, dx=dx, fill=-1.0).detach().numpy()
+    a = x.detach().numpy()
+    np.testing.assert_array_equal(y[0, :, 1:], a[0, :, :-1])          # down by one row
+    np.testing.assert_array_equal(y[0, :, 0], -1.0)                   # the background comes in
+    np.testing.assert_array_equal(y[1, :, :-2, 1:], a[1, :, 2:, :-1])
+    np.testing.assert_array_equal(y[2, :, :, :3], a[2, :, :, 3:])
+    f = lambda t: Shift.apply(t, dy=dy, dx=dx, fill=-1.0)
+    assert mg.autograd.gradcheck(f, (x,))
+    assert mg.autograd.gradgradcheck(lambda t: f(t) ** 2, (x,))
+
+
+def test_cutout_blanks_one_square_per_image_and_passes_gradients_elsewhere():
+    from minigan.gan.augment import cutout
+    x = mg.ones(4, 1, 8, 8, dtype=mg.float64, requires_grad=True)
+    y = cutout(x, 0.5)
+    blank = y.detach().numpy() == -1.0
+    assert blank.sum(axis=(1, 2, 3)).tolist() == [16, 16, 16, 16]    # a 4x4 square each
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), ~blank)
+    # the same square on every call (gradcheck evaluates the function many times)
+    fixed = lambda t: cutout(t, 0.5, rng=np.random.default_rng(0)) ** 2
+    assert mg.autograd.gradgradcheck(fixed, (mg.randn(2, 1, 4, 4, dtype=mg.float64,
+                                                      requires_grad=True),))
+
+
+def test_diff_augment_checks_its_policy_and_train_step_shows_d_augmented_images(monkeypatch):
+    from minigan.gan import DiffAugment
+    with pytest.raises(ValueError, match=r"unknown policy \['color'\]"):
+        DiffAugment("translation,color")
+    mg.manual_seed(0)
+    G = mg.gan.DCGANGenerator(8, 1, 28, base=8)
+    D = mg.gan.DCGANDiscriminator(1, 28, base=8)
+    opt_g, opt_d = optim.Adam(G.parameters()), optim.Adam(D.parameters())
+    real = mg.full((4, 1, 28, 28), 0.5)
+    seen = []
+    original = D.forward
+    monkeypatch.setattr(D, "forward", lambda x: seen.append(x.detach().numpy().copy()) or original(x))
+    train_step(G, D, opt_g, opt_d, real, get_loss("nonsaturating"),
+               augment=DiffAugment("cutout"))
+    assert len(seen) == 3                            # real, fake for D; fake again for G
+    assert (seen[0] == -1.0).sum() == 4 * 14 * 14    # the real batch was cut out
+    assert all((s == -1.0).sum() >= 4 * 14 * 14 for s in seen[1:])
+
+
+def test_lazy_r1_penalises_every_kth_step_with_k_times_the_weight():
+    G, D, opt_g, opt_d = toy_setup()
+    rows = [train_step(G, D, opt_g, opt_d, mg.randn(16, 2), get_loss("nonsaturating"), step=s,
+                       r1_weight=1.0, r1_every=4) for s in range(8)]
+    assert [("penalty" in r) for r in rows] == [True, False, False, False] * 2
+    mg.manual_seed(3)
+    real = mg.randn(16, 2)
+    penalty, _ = mg.gan.r1_penalty(D, real, 4.0)
+    assert rows[4]["penalty"] > 0 and penalty.item() > 0
+
+
+def test_update_bn_averages_the_batch_statistics_and_restores_the_model():
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.BatchNorm1d(4)).eval()
+    batches = [mg.randn(16, 3) * (i + 1) for i in range(3)]
+    optim.update_bn(batches, model)
+    bn = model[1]
+    with mg.no_grad():
+        means = [model[0](b).numpy().mean(0) for b in batches]
+        variances = [model[0](b).numpy().var(0, ddof=1) for b in batches]
+    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean(means, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bn.running_var.numpy(), np.mean(variances, 0), rtol=1e-5)
+    assert not model.training and bn.momentum == 0.1
+
+
+def test_sampling_modes_leave_g_untouched_and_a_bad_mode_is_refused():
+    mg.manual_seed(0)
+    data = ring_of_gaussians(64).tensors[0].reshape(-1, 1, 1, 2).repeat(1, 1, 28, 14)
+    G = mg.gan.DCGANGenerator(8, 1, 28, base=8)
+    gan = GAN(G, mg.gan.DCGANDiscriminator(1, 28, base=8), data, sample_mode="train")
+    before = snapshot(G)
+    z = mg.randn(8, 8)
+    batch_stats = gan.generate(z).numpy()
+    assert not changed(before, G) and G.training     # a copy ran in train mode
+    gan.sample_mode = "eval"
+    running_stats = gan.generate(z).numpy()
+    assert not np.allclose(batch_stats, running_stats)
+    with pytest.raises(ValueError, match="sample_mode must be 'eval'"):
+        GAN(G, mg.gan.DCGANDiscriminator(1, 28, base=8), data, sample_mode="batch")
+
+
+def test_the_ema_generator_gets_batch_norm_statistics_of_its_own():
+    mg.manual_seed(0)
+    data = mg.rand(64, 1, 28, 28) * 2 - 1
+    gan = GAN(mg.gan.DCGANGenerator(8, 1, 28, base=8), mg.gan.DCGANDiscriminator(1, 28, base=8),
+              data, ema_decay=0.9, batch_size=16)
+    for step in range(3):
+        gan.step(step)
+    G_ema = gan.generator()
+    g_bn = [m for m in gan.G.modules() if isinstance(m, mg.nn.BatchNorm2d)][0]
+    e_bn = [m for m in G_ema.modules() if isinstance(m, mg.nn.BatchNorm2d)][0]
+    assert not np.allclose(g_bn.running_mean.numpy(), e_bn.running_mean.numpy())
+    assert int(e_bn.num_batches_tracked.numpy()) == 8   # measured on the averaged weights

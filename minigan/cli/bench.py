@@ -1,10 +1,12 @@
 """`minigan bench ops|kernels|dcgan`: the options of each benchmark (the code is in minigan/bench/)."""
 import argparse
 
+from .args import Parser
+
 
 def _ops(argv):
     from minigan.bench import ops
-    p = argparse.ArgumentParser(prog="minigan bench ops", description=ops.__doc__,
+    p = Parser(prog="minigan bench ops", description=ops.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--width", type=int, default=64)
@@ -27,7 +29,7 @@ def _timing_arguments(p, iterations, warmup):
 
 def _kernels(argv):
     from minigan.bench import kernels
-    p = argparse.ArgumentParser(prog="minigan bench kernels", description=kernels.__doc__,
+    p = Parser(prog="minigan bench kernels", description=kernels.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     _timing_arguments(p, iterations=10, warmup=2)
     p.add_argument("--float64", action="store_true", help="time the conv layers in float64")
@@ -45,7 +47,7 @@ def _kernels(argv):
 
 def _dcgan(argv):
     from minigan.bench import dcgan
-    p = argparse.ArgumentParser(prog="minigan bench dcgan", description=dcgan.__doc__,
+    p = Parser(prog="minigan bench dcgan", description=dcgan.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     _timing_arguments(p, iterations=10, warmup=3)
     p.add_argument("--profile-iterations", type=int, default=5,

@@ -2,6 +2,7 @@
 the one training loop and its run folder.
 
     losses.py      every GAN loss, with its sign contract
+    augment.py     DiffAugment: the same differentiable augmentation for real and fake
     models.py      MLP and DCGAN generators and discriminators, conditional ones
     training.py    train_step (the textbook loop body) and GAN (what it works on)
     trainer.py     Trainer: the one training loop every model uses
@@ -9,6 +10,7 @@ the one training loop and its run folder.
     recipes.py     the hyper-parameters behind `minigan train MODEL`
 """
 from . import losses, models  # noqa: F401
+from .augment import DiffAugment  # noqa: F401
 from .losses import LOSSES, get_loss, gradient_penalty, r1_penalty  # noqa: F401
 from .models import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,  # noqa: F401
                      ConditionalMLPDiscriminator, ConditionalMLPGenerator, DCGANDiscriminator,

@@ -46,7 +46,8 @@ TOY = ("ring", "grid", "spirals", "gaussian1d")
 # What every recipe sets. toy_latent: the latent size on toy data (images get 100);
 # ema: the decay of G's moving average (None: no average); lr_decay: None or "linear".
 _COMMON = dict(loss="nonsaturating", batch_size=64, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
-               n_critic=1, gp_weight=0.0, ema=None, toy_latent=2, lr_decay=None)
+               n_critic=1, gp_weight=0.0, r1_weight=0.0, r1_every=1, augment=None, ema=None,
+               toy_latent=2, lr_decay=None, sample_mode="eval")
 
 RECIPES = {
     "gan": dict(_COMMON, data="ring", steps=3000, batch_size=256, lr_g=1e-3, lr_d=1e-3),
@@ -137,8 +138,10 @@ def build(cfg):
     gan = GAN(G, D, x, labels if cfg["model"] == "cgan" else None, loss=cfg["loss"],
               lr_g=cfg["lr_g"], lr_d=cfg["lr_d"], betas=tuple(cfg["betas"]),
               batch_size=cfg["batch_size"], n_critic=cfg["n_critic"],
-              gp_weight=cfg["gp_weight"], ema_decay=cfg.get("ema"),
-              lr_decay=cfg.get("lr_decay"), decay_steps=cfg["steps"])
+              gp_weight=cfg["gp_weight"], r1_weight=cfg.get("r1_weight", 0.0),
+              r1_every=cfg.get("r1_every", 1), augment=cfg.get("augment"),
+              ema_decay=cfg.get("ema"), lr_decay=cfg.get("lr_decay"), decay_steps=cfg["steps"],
+              sample_mode=cfg.get("sample_mode", "eval"))
     return gan, dataset
 
 

@@ -21,6 +21,7 @@ from .. import optim
 from ..creation import randn, randperm, tensor
 from ..grad_mode import no_grad
 from ..nn.utils import eval_mode
+from .augment import DiffAugment
 from .losses import get_loss, gradient_penalty, r1_penalty
 from .trainer import check_finite
 
@@ -50,9 +51,15 @@ def _mean_output(out, kind):
 
 
 def train_step(G, D, opt_g, opt_d, real, loss, step=0, n_critic=1, clip_value=None,
-               gp_weight=0.0, r1_weight=0.0, labels=None, ema=None):
-    """One D update, and a G update every `n_critic` steps. Returns the monitor's row."""
+               gp_weight=0.0, r1_weight=0.0, labels=None, ema=None, augment=None, r1_every=1):
+    """One D update, and a G update every `n_critic` steps. Returns the monitor's row.
+
+    augment: a differentiable augmentation (gan.DiffAugment) applied to every batch D sees,
+             real and fake, in D's step and in G's.
+    r1_every: lazy R1, as in StyleGAN2: the penalty every k-th step, weighted k times.
+    """
     cond = () if labels is None else (labels,)
+    seen = augment or (lambda x: x)                      # what D is shown of an image
     batch = real.shape[0]
     row = {"step": step}
 
@@ -67,14 +74,15 @@ def train_step(G, D, opt_g, opt_d, real, loss, step=0, n_critic=1, clip_value=No
             fake = G(z, *cond)
 
     # --- 2. the discriminator step ---
-    real_out = D(real, *cond)
-    fake_out = D(fake.detach(), *cond)                   # detached: D's loss must not reach G
+    real_out = D(seen(real), *cond)
+    fake_out = D(seen(fake.detach()), *cond)             # detached: D's loss must not reach G
     loss_d = loss.d_loss(real_out, fake_out)
     total_d = loss_d
-    if gp_weight or r1_weight:
+    r1_due = r1_weight and step % r1_every == 0
+    if gp_weight or r1_due:
         # WGAN-GP penalises interpolates, R1 real data: both differentiate D's input gradient.
         penalty, norm_x = (gradient_penalty(D, real, fake, gp_weight, labels) if gp_weight
-                           else r1_penalty(D, real, r1_weight, labels))
+                           else r1_penalty(D, real, r1_weight * r1_every, labels))
         total_d = total_d + penalty
         row.update(penalty=penalty.item(), grad_norm_x=norm_x.item())
     opt_d.zero_grad()
@@ -94,7 +102,7 @@ def train_step(G, D, opt_g, opt_d, real, loss, step=0, n_critic=1, clip_value=No
     if g_step_due:
         D.requires_grad_(False)
         try:
-            loss_g = loss.g_loss(D(fake, *cond))
+            loss_g = loss.g_loss(D(seen(fake), *cond))
             opt_g.zero_grad()
             loss_g.backward()
         finally:
@@ -157,13 +165,19 @@ class GAN:
 
     def __init__(self, G, D, images, labels=None, loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,
                  betas=(0.5, 0.999), optimizer="adam", batch_size=64, n_critic=1,
-                 clip_value=None, gp_weight=0.0, r1_weight=0.0, ema_decay=None, lr_decay=None,
-                 decay_steps=None, num_samples=None):
+                 clip_value=None, gp_weight=0.0, r1_weight=0.0, r1_every=1, augment=None,
+                 ema_decay=None, lr_decay=None, decay_steps=None, num_samples=None,
+                 sample_mode="eval"):
         self.G, self.D = G, D
         self.images, self.labels = images, labels
         self.loss = get_loss(loss) if isinstance(loss, str) else loss
         self.n_critic, self.clip_value = n_critic, clip_value
-        self.gp_weight, self.r1_weight = gp_weight, r1_weight
+        self.gp_weight, self.r1_weight, self.r1_every = gp_weight, r1_weight, r1_every
+        self.augment = DiffAugment(augment) if isinstance(augment, str) else augment
+        if sample_mode not in ("eval", "train"):
+            raise ValueError(f"sample_mode must be 'eval' (BatchNorm's running statistics) or "
+                             f"'train' (each batch's own), got {sample_mode!r}")
+        self.sample_mode = sample_mode
         if optimizer == "adam":
             self.opt_g = optim.Adam(G.parameters(), lr=lr_g, betas=betas)
             self.opt_d = optim.Adam(D.parameters(), lr=lr_d, betas=betas)
@@ -204,7 +218,7 @@ class GAN:
         self.D.train()
         return train_step(self.G, self.D, self.opt_g, self.opt_d, real, self.loss, step,
                           self.n_critic, self.clip_value, self.gp_weight, self.r1_weight,
-                          labels, self.ema)
+                          labels, self.ema, self.augment, self.r1_every)
 
     def parts(self):
         """What a checkpoint holds: networks, optimisers, sampler, fixed latents, EMA."""
@@ -226,16 +240,32 @@ class GAN:
 
     # --- drawing samples ---
     def generator(self):
-        """The EMA generator if there is one (smoother samples), else G itself."""
+        """The EMA generator if there is one (smoother samples), else G itself.
+
+        The averaged weights get BatchNorm statistics of their own (`optim.update_bn` over
+        8 batches of latents from a fixed stream), not the copies of G's.
+        """
         if self.ema is None:
             return self.G
         if self._G_ema is None:
             self._G_ema = copy.deepcopy(self.G)
-        return self.ema.copy_to(self._G_ema)
+        G = self.ema.copy_to(self._G_ema)
+        rng = np.random.default_rng(0)           # a fixed stream: minigan's is left alone
+        batches = [tensor(rng.standard_normal((64, G.latent_dim)).astype(np.float32))
+                   for _ in range(8)]
+        if self.labels is not None:               # a conditional G: every class in turn
+            classes = int(self.labels.numpy().max()) + 1
+            batches = [(z, tensor(np.arange(64) % classes)) for z in batches]
+        return optim.update_bn(batches, G)
 
     @no_grad()
     def generate(self, z, labels=None):
-        """G(z) (or G(z, labels)) from `generator()`, with BatchNorm in eval mode."""
+        """G(z) (or G(z, labels)) from `generator()`. sample_mode "eval" normalises with
+        BatchNorm's running statistics; "train" with each batch's own (on a copy, so G's
+        running statistics are not touched)."""
         G = self.generator()
+        if self.sample_mode == "train":
+            G = copy.deepcopy(G).train()
+            return G(z) if labels is None else G(z, labels)
         with eval_mode(G):
             return G(z) if labels is None else G(z, labels)

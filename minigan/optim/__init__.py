@@ -5,7 +5,7 @@
 """
 from . import lr_scheduler  # noqa: F401
 from .adam import Adam, AdamW  # noqa: F401
-from .ema import EMA  # noqa: F401
+from .ema import EMA, update_bn  # noqa: F401
 from .optimizer import Optimizer  # noqa: F401
 from .rmsprop import RMSprop  # noqa: F401
 from .sgd import SGD  # noqa: F401

@@ -75,3 +75,33 @@ class EMA:
             self.shadow[k] = to_device(array, device).astype(self.shadow[k].dtype, copy=True)
         self.decay = state_dict["decay"]
         self.num_updates = state_dict["num_updates"]
+
+
+@no_grad()
+def update_bn(batches, model):
+    """Recompute `model`'s BatchNorm running statistics from `batches` (PyTorch's
+    torch.optim.swa_utils.update_bn): each BatchNorm's running mean and variance become the
+    plain average of its batch statistics over the batches. The model's mode and each
+    layer's momentum are restored afterwards.
+
+    Why: an averaged generator's weights are not the weights its copied running statistics
+    were measured with, so in eval mode it would normalise with the wrong numbers.
+    """
+    norms = [m for m in model.modules() if hasattr(m, "running_mean")
+             and m.running_mean is not None and type(m).__name__.startswith("BatchNorm")]
+    if not norms:
+        return model
+    saved = [m.momentum for m in norms]
+    was_training = model.training
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None                   # a cumulative average over the batches
+    model.train()
+    try:
+        for batch in batches:
+            model(*batch) if isinstance(batch, tuple) else model(batch)
+    finally:
+        for m, momentum in zip(norms, saved):
+            m.momentum = momentum
+        model.train(was_training)
+    return model
