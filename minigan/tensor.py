@@ -305,6 +305,177 @@ class Tensor:
     def __rmatmul__(self, other):
         return ops.matmul(as_tensor_arg(other, self), self)
 
+    # ndarray (op) Tensor defers to the Tensor's reflected operator, not NumPy's loop
+    __array_ufunc__ = None
+
+    # --- methods: each is the function of the same name in minigan.ops (x.sum(1) is
+    # ops.sum(x, 1)); its forward and backward live there ---
+    def add(self, other, alpha=1):
+        return ops.add(self, other, alpha)
+
+    def sub(self, other, alpha=1):
+        return ops.sub(self, other, alpha)
+
+    def mul(self, other):
+        return ops.mul(self, other)
+
+    def div(self, other):
+        return ops.div(self, other)
+
+    def neg(self):
+        return ops.neg(self)
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    # math and activations
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def log1p(self):
+        return ops.log1p(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def sign(self):
+        return ops.sign(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        return ops.softplus(self, beta, threshold)
+
+    # reductions
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        return ops.sum(self, dim, keepdim, dtype)
+
+    def mean(self, dim=None, keepdim=False):
+        return ops.mean(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return ops.var(self, dim, unbiased, keepdim, correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return ops.std(self, dim, unbiased, keepdim, correction)
+
+    def amax(self, dim=None, keepdim=False):
+        return ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return ops.amin(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return ops.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return ops.min(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return ops.argmin(self, dim, keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return ops.logsumexp(self, dim, keepdim)
+
+    def softmax(self, dim):
+        return ops.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return ops.log_softmax(self, dim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return ops.norm(self, p, dim, keepdim)
+
+    def sum_to(self, shape):
+        return ops.sum_to(self, shape)
+
+    # shapes
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
+    def view(self, *shape):
+        return ops.view(self, *shape)
+
+    def view_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return ops.unflatten(self, dim, sizes)
+
+    def permute(self, *dims):
+        return ops.permute(self, *dims)
+
+    def transpose(self, dim0, dim1):
+        return ops.transpose(self, dim0, dim1)
+
+    @property
+    def T(self):
+        return ops.permute(self, *reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        return ops.transpose(self, -2, -1)
+
+    def squeeze(self, dim=None):
+        return ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return ops.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return ops.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return ops.broadcast_to(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return ops.broadcast_to(self, shape)
+
+    def repeat(self, *repeats):
+        return ops.repeat(self, *repeats)
+
+    def split(self, split_size_or_sections, dim=0):
+        return ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
     def __getitem__(self, key):
         return ops.getitem(self, key)
 
@@ -468,31 +639,3 @@ class ToDevice(Function):
 
 def ops_clone(x):
     return Clone.apply(x)
-
-
-def _method(fn):
-    """Expose a functional op as a Tensor method (x.sum(1) is ops.sum(x, 1))."""
-    def method(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-    method.__name__ = fn.__name__
-    method.__doc__ = fn.__doc__
-    return method
-
-
-for _name in ["exp", "log", "log1p", "sqrt", "abs", "sign", "clamp", "sigmoid", "tanh", "relu",
-              "softplus", "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax",
-              "argmin", "logsumexp", "softmax", "log_softmax", "norm", "reshape", "view",
-              "flatten", "unflatten", "permute", "transpose", "squeeze", "unsqueeze", "expand",
-              "repeat", "split", "chunk", "matmul", "pow", "sum_to", "gather", "maximum",
-              "minimum", "broadcast_to"]:
-    setattr(Tensor, _name, _method(getattr(ops, _name)))
-Tensor.clip = Tensor.clamp
-Tensor.expand_as = lambda self, other: ops.broadcast_to(self, other.shape)
-Tensor.view_as = lambda self, other: ops.reshape(self, other.shape)
-Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
-Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
-Tensor.add, Tensor.sub, Tensor.mul, Tensor.div = (_method(ops.add), _method(ops.sub),
-                                                  _method(ops.mul), _method(ops.div))
-Tensor.neg = _method(ops.neg)
-Tensor.__array_ufunc__ = None   # ndarray (op) Tensor defers to the Tensor's reflected operator
-del _name

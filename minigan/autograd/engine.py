@@ -7,12 +7,10 @@
 3. hands gradients to leaves (`.grad`, accumulated) or returns them (`autograd.grad`).
 Without `create_graph` it runs under `no_grad`, so the backward pass records nothing.
 """
-from . import grad_mode
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck, jacobians  # noqa: F401  (public API)
+from .. import grad_mode
+from ..tensor import Tensor
 
-__all__ = ["backward", "grad", "GradcheckError", "gradcheck", "gradgradcheck", "jacobians", "Function"]
-
-from .function import Function  # noqa: E402
+__all__ = ["backward", "grad", "run_backward"]
 
 
 def _node(tensor):
@@ -67,7 +65,6 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
     inputs=None: add gradients into the leaves' `.grad` (Tensor.backward).
     inputs given: return their gradients (autograd.grad); `.grad` is left untouched.
     """
-    from .tensor import Tensor
     grads = {}                 # node -> gradient Tensor gathered so far
     for out, g in zip(outputs, grad_outputs):
         node = _node(out)
@@ -115,7 +112,6 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate the gradients of `tensors` into the leaves' `.grad` (as PyTorch)."""
-    from .tensor import Tensor
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
         grad_tensors = [grad_tensors] * len(tensors)
@@ -131,7 +127,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     With create_graph=True the gradients are themselves differentiable (WGAN-GP, R1).
     """
-    from .tensor import Tensor
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -159,7 +154,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _default_grad(out, g, who):
-    from .tensor import Tensor
     if not out.requires_grad:
         raise RuntimeError(f"{who}: element 0 of tensors does not require grad and does not have "
                            "a grad_fn (did you compute it under no_grad, or from tensors that do "
