@@ -45,6 +45,18 @@ def as_array(data, dtype=None, device=None):
     return array
 
 
+class VersionCounter:
+    """How many in-place writes a tensor's memory has had. Every tensor that shares the memory
+    (views from reshape, permute or basic indexing; detach(); .data) shares the counter, so a
+    write through any of them is seen by all. A Function records the versions of what its
+    backward will read, and backward raises if one changed (see Function.check_saved_versions).
+    """
+    # Class defaults, so that creating one (for every tensor) costs no __init__ call; the
+    # first write gives the counter its own `value`.
+    value = 0
+    has_views = False       # set when a view op in a graph shares this memory
+
+
 class Tensor:
     # Makes `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's elementwise loop.
     __array_priority__ = 1000
@@ -55,16 +67,19 @@ class Tensor:
         if array is (data._data if isinstance(data, Tensor) else data):
             array = array.copy()        # like torch.tensor, never share the caller's memory
         self._data = array
+        self._version_counter = VersionCounter()
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
         self.requires_grad = requires_grad
 
     @classmethod
-    def _wrap(cls, array, requires_grad=False, grad_fn=None):
-        """A Tensor around `array`, without copying or checks (used by the engine)."""
+    def _wrap(cls, array, requires_grad=False, grad_fn=None, version_counter=None):
+        """A Tensor around `array`, without copying or checks (used by the engine). Pass the
+        `version_counter` of the tensor whose memory `array` shares, if any."""
         t = cls.__new__(cls)
         t._data = array
+        t._version_counter = VersionCounter() if version_counter is None else version_counter
         t.grad = None
         t.grad_fn = grad_fn
         t._requires_grad = requires_grad
@@ -119,8 +134,12 @@ class Tensor:
 
     @property
     def data(self):
-        """A tensor sharing this one's memory, cut from the graph (as PyTorch's `.data`)."""
-        return Tensor._wrap(self._data)
+        """A tensor sharing this one's memory, cut from the graph (as PyTorch's `.data`).
+
+        NOTE: unlike PyTorch's, it shares the version counter too: a write through `.data` to
+        a value that backward needs is caught, not silently used.
+        """
+        return Tensor._wrap(self._data, version_counter=self._version_counter)
 
     @data.setter
     def data(self, value):
@@ -128,6 +147,12 @@ class Tensor:
         if array.shape != self.shape:
             raise ValueError(f".data: expected shape {tuple(self.shape)}, got {tuple(array.shape)}")
         self._data = array
+        self._bump_version()      # a graph that saved this tensor must not read the new value
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's memory has had (PyTorch's `x._version`)."""
+        return self._version_counter.value
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
@@ -183,7 +208,8 @@ class Tensor:
         return array if dtype is None else array.astype(dtype)
 
     def detach(self):
-        return Tensor._wrap(self._data)
+        """The same memory (and version counter), cut from the graph."""
+        return Tensor._wrap(self._data, version_counter=self._version_counter)
 
     def detach_(self):
         self.grad_fn = None
@@ -236,6 +262,7 @@ class Tensor:
             self.grad = self.grad + g
         else:
             self.grad._data = self.grad._data + g._data
+            self.grad._bump_version()
 
     # --- autograd ---
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
@@ -480,9 +507,13 @@ class Tensor:
         return ops.getitem(self, key)
 
     def __setitem__(self, key, value):
-        self._check_inplace("__setitem__")
         key = ops.shape._array_key(key, self._xp)
+        if self._records_inplace((value,), "__setitem__"):
+            self._inplace(lambda old, v: SetItem.apply(old, v, key=key),
+                          (as_tensor_arg(value, self),), "__setitem__")
+            return
         self._data[key] = value._data if isinstance(value, Tensor) else value
+        self._bump_version()
 
     # comparisons give bool tensors and are never differentiated
     def _compare(self, other, op):
@@ -535,15 +566,35 @@ class Tensor:
     def allclose(self, other, rtol=1e-5, atol=1e-8):
         return builtins.bool(self._xp.allclose(self._data, other._data, rtol=rtol, atol=atol))
 
-    # --- in-place operations: allowed only where no gradient can be corrupted ---
-    def _check_inplace(self, name):
-        if self.requires_grad and grad_mode.is_grad_enabled():
-            what = "a leaf Tensor that requires grad" if self.is_leaf else "a Tensor in a graph"
-            raise RuntimeError(f"{name}: {what} is being used in an in-place operation; wrap "
-                               "it in `with minigan.no_grad():` or use an out-of-place op")
+    # --- in-place operations ---
+    # Every write bumps the memory's version counter (see VersionCounter). In grad mode, an
+    # in-place op on a tensor in a graph, or with an operand that requires grad, is recorded
+    # as PyTorch records it: the op runs on an alias of the old value, and this tensor takes
+    # the result's grad_fn. Backward raises if it needs a value that was overwritten since.
+    def _bump_version(self):
+        """Count one in-place write to this tensor's memory (seen by every tensor sharing it)."""
+        self._version_counter.value += 1
 
-    def _assign(self, result, name):
-        self._check_inplace(name)
+    def _records_inplace(self, operands, name):
+        """Whether this in-place op must go into the graph; raises where it may not."""
+        if not grad_mode.is_grad_enabled():
+            return False
+        if not (self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad
+                                           for o in operands)):
+            return False
+        if self._requires_grad and self.grad_fn is None:
+            raise RuntimeError(f"{name}: a leaf Tensor that requires grad is being used in an "
+                               "in-place operation; wrap it in `with minigan.no_grad():` (as "
+                               "optimisers and nn.init do) or use an out-of-place op")
+        if self._version_counter.has_views:
+            raise RuntimeError(f"{name}: this tensor shares its memory with a view of it in the "
+                               "autograd graph (from reshape, permute or indexing), and an "
+                               "in-place change through a view is not tracked here; use an "
+                               "out-of-place op (y = x * 2 instead of x.mul_(2))")
+        return True
+
+    def _write(self, result, name):
+        """Copy `result` (a Tensor or array of this tensor's shape) into this tensor's memory."""
         array = result._data if isinstance(result, Tensor) else result
         if array.shape != self.shape:
             raise RuntimeError(f"{name}: the result of shape {tuple(array.shape)} does not fit "
@@ -552,63 +603,85 @@ class Tensor:
             raise RuntimeError(f"{name}: result type {array.dtype} can't be cast to the desired "
                                f"output type {self.dtype}")
         self._data[...] = array
+        self._bump_version()
         return self
 
-    def _inplace_op(self, op, other, name):
-        with grad_mode.no_grad():
-            result = op(self, other)
-        return self._assign(result, name)
+    def _inplace(self, op, operands, name):
+        """self = op(self, *operands), written into this tensor's memory."""
+        if not self._records_inplace(operands, name):
+            with grad_mode.no_grad():
+                return self._write(op(self, *operands), name)
+        # `old` is this tensor's value before the write: same memory, same version counter.
+        old = Tensor._wrap(self._data, self._requires_grad, self.grad_fn, self._version_counter)
+        result = op(old, *operands)
+        if result is old:
+            return self
+        node = result.grad_fn
+        if any(t is old for t in node.saved_inputs()):
+            # This op's own backward reads the value about to be overwritten (clamp_, mul_ by
+            # a tensor that requires grad): keep a private copy of it for backward.
+            old._data = old._data.copy()
+            old._version_counter = VersionCounter()
+            old._version_counter.value = self._version_counter.value    # as forward saw it
+        self._write(result, name)
+        self.grad_fn, self._requires_grad = node, True
+        node.output_is_now(self)
+        return self
 
     def __iadd__(self, other):
-        return self._inplace_op(ops.add, other, "+=")
+        return self._inplace(ops.add, (other,), "+=")
 
     def __isub__(self, other):
-        return self._inplace_op(ops.sub, other, "-=")
+        return self._inplace(ops.sub, (other,), "-=")
 
     def __imul__(self, other):
-        return self._inplace_op(ops.mul, other, "*=")
+        return self._inplace(ops.mul, (other,), "*=")
 
     def __itruediv__(self, other):
-        return self._inplace_op(ops.div, other, "/=")
+        return self._inplace(ops.div, (other,), "/=")
 
     def add_(self, other, alpha=1):
-        return self._inplace_op(lambda a, b: ops.add(a, b, alpha=alpha), other, "add_")
+        return self._inplace(lambda a, b: ops.add(a, b, alpha=alpha), (other,), "add_")
 
     def sub_(self, other, alpha=1):
-        return self._inplace_op(lambda a, b: ops.sub(a, b, alpha=alpha), other, "sub_")
+        return self._inplace(lambda a, b: ops.sub(a, b, alpha=alpha), (other,), "sub_")
 
     def mul_(self, other):
-        return self._inplace_op(ops.mul, other, "mul_")
+        return self._inplace(ops.mul, (other,), "mul_")
 
     def div_(self, other):
-        return self._inplace_op(ops.div, other, "div_")
+        return self._inplace(ops.div, (other,), "div_")
 
     def clamp_(self, min=None, max=None):
-        return self._inplace_op(lambda a, _: ops.clamp(a, min, max), None, "clamp_")
+        return self._inplace(lambda a: ops.clamp(a, min, max), (), "clamp_")
 
     def lerp_(self, end, weight):
-        return self._inplace_op(lambda a, b: a + (b - a) * weight, end, "lerp_")
+        return self._inplace(lambda a, b, w: a + (b - a) * w, (end, weight), "lerp_")
 
     def copy_(self, src):
-        return self._assign(as_tensor_arg(src, self).to(self.dtype), "copy_")
+        """Overwrite with `src` (broadcast to this shape); the old value gets no gradient."""
+        return self._inplace(Overwrite.apply, (as_tensor_arg(src, self),), "copy_")
 
     def zero_(self):
-        self._check_inplace("zero_")
-        self._data[...] = 0
-        return self
+        return self._fill(0, "zero_")
 
     def fill_(self, value):
-        self._check_inplace("fill_")
-        self._data[...] = value
+        return self._fill(value, "fill_")
+
+    def _fill(self, value, name):
+        if self._records_inplace((value,), name):
+            return self._inplace(Overwrite.apply, (as_tensor_arg(value, self),), name)
+        self._data[...] = value._data if isinstance(value, Tensor) else value
+        self._bump_version()
         return self
 
     def uniform_(self, a=0.0, b=1.0):
         from .random import rand_array
-        return self._assign(rand_array(self.shape, self.dtype, self.device) * (b - a) + a, "uniform_")
+        return self.copy_(Tensor._wrap(rand_array(self.shape, self.dtype, self.device) * (b - a) + a))
 
     def normal_(self, mean=0.0, std=1.0):
         from .random import randn_array
-        return self._assign(randn_array(self.shape, self.dtype, self.device) * std + mean, "normal_")
+        return self.copy_(Tensor._wrap(randn_array(self.shape, self.dtype, self.device) * std + mean))
 
 
 def as_tensor_arg(x, like):
@@ -621,6 +694,8 @@ from . import ops  # noqa: E402
 
 
 class Clone(Function):
+    saves_inputs = False     # the gradient does not depend on x
+
     def forward(self, x):
         return x.copy()
 
@@ -628,7 +703,39 @@ class Clone(Function):
         return gy
 
 
+class Overwrite(Function):
+    """dst.copy_(src) in a graph: the new value is `src` broadcast to dst's shape, so the
+    gradient goes to src (summed back by the engine) and none to dst's old value."""
+    saves_inputs = False
+
+    def forward(self, old, src):
+        self.src_dtype = src.dtype
+        return array_module(old).broadcast_to(src.astype(old.dtype, copy=False), old.shape)
+
+    def backward(self, gy):
+        return None, gy.to(self.src_dtype)
+
+
+class SetItem(Function):
+    """x[key] = v in a graph: v's gradient is the gradient at `key`; x's old value gets the
+    gradient everywhere else."""
+    saves_inputs = False
+
+    def forward(self, old, value, key):
+        self.key = key
+        out = old.copy()
+        out[key] = value
+        return out
+
+    def backward(self, gy):
+        keep = gy._xp.ones(gy.shape, dtype=gy.dtype)
+        keep[self.key] = 0
+        return gy * Tensor._wrap(keep), gy[self.key]
+
+
 class ToDevice(Function):
+    saves_inputs = False     # backward reads only the device
+
     def forward(self, x, device):
         self.source = device_of(x)
         return to_device(x, device)

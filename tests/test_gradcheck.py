@@ -82,3 +82,10 @@ def test_jacobians_match_a_known_matrix():
 def test_needs_an_input_that_requires_grad():
     with pytest.raises(ValueError, match="no input requires grad"):
         gradcheck(lambda t: t * 2, (mg.ones(2),))
+
+
+def test_inputs_that_are_not_c_contiguous_are_perturbed_too():
+    # A transposed (Fortran-ordered) input: its flat reshape would be a copy, not a view.
+    x = mg.Tensor._wrap(np.asfortranarray(np.random.default_rng(2).standard_normal((3, 2))))
+    assert gradcheck(lambda t: t * t, (x.requires_grad_(),))
+    assert gradgradcheck(lambda t: t * t * t, (x,))

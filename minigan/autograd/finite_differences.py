@@ -52,7 +52,10 @@ def _flat_output(fn, inputs):
 
 def _numerical(fn, inputs, index, eps):
     x = inputs[index]
-    flat = x._data.reshape(-1)          # a view: perturbing it perturbs x
+    # A view: perturbing it perturbs x. NOTE: these raw writes skip x's version counter on
+    # purpose: x is gradcheck's own float64 copy, and fn builds a fresh graph from it at
+    # every call, so no graph ever holds an older value of x.
+    flat = x._data.reshape(-1)
     n_out = _flat_output(fn, inputs).size
     jac = np.zeros((n_out, flat.size))
     for j in range(flat.size):
@@ -101,7 +104,9 @@ def _prepare(inputs):
     prepared = []
     for x in _as_tuple(inputs):
         if isinstance(x, Tensor) and x.dtype.kind == "f":
-            prepared.append(Tensor._wrap(x._data.astype(np.float64)).requires_grad_(x.requires_grad))
+            # C order: _numerical perturbs the elements through a flat view of the array
+            prepared.append(Tensor._wrap(x._data.astype(np.float64, order="C"))
+                            .requires_grad_(x.requires_grad))
         else:
             prepared.append(x)
     return tuple(prepared)
