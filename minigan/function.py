@@ -12,9 +12,12 @@ Because backward is written with Tensor operations, running it with grad mode on
 a graph of the backward pass itself: that is how higher-order gradients work.
 
 Saved tensors: backward reads `self.inputs` and `self.output`, so an in-place write to one
-of them between forward and backward would silently change the gradient. As in PyTorch,
-each node records the versions of what its backward reads (see tensor.VersionCounter), and
-the engine raises instead. Ops whose backward needs only shapes say `saves_inputs = False`.
+of them between forward and backward would silently change the gradient. As in PyTorch, a
+node records their versions at forward (see tensor.VersionCounter); just before backward
+the engine checks the inputs that backward reads (`saved_inputs()`), and `self.output`
+checks itself, raising RuntimeError on a change. Every input counts as read unless the op
+says otherwise: `saves_inputs = False` when backward needs only shapes (add, reshape, sum),
+or a narrower `saved_inputs()` (mul: a's gradient reads only b).
 """
 import weakref
 
@@ -41,12 +44,12 @@ class Function:
             fn.inputs = inputs
             # Where each input's gradient goes, fixed now (a later in-place op may give the
             # input a new grad_fn): its grad_fn, the leaf itself, or nowhere (None).
-            fn.next_nodes = tuple([t.grad_fn or (t if t._requires_grad else None) for t in inputs])
+            fn.next_nodes = [t.grad_fn or (t if t._requires_grad else None) for t in inputs]
             fn.needs_input_grad = tuple([t._requires_grad for t in inputs])
             if fn.saves_inputs:
-                fn._input_versions = tuple([t._version_counter.value for t in inputs])
+                fn._input_versions = [t._version for t in inputs]
             fn._output_ref = weakref.ref(result)
-            fn._output_version = result._version_counter.value
+            fn._output_version = 0 if shared is None else shared.value
         return result
 
     @property
@@ -56,7 +59,7 @@ class Function:
         out = self._output_ref()
         if out is None:
             raise RuntimeError(f"{type(self).__name__}: its output tensor no longer exists")
-        if out._version_counter.value != self._output_version:
+        if out._version != self._output_version:
             raise RuntimeError(_modified_message(f"the output of {self.name}", out,
                                                  self._output_version))
         return out
@@ -64,7 +67,7 @@ class Function:
     def output_is_now(self, tensor):
         """An in-place op wrote this node's result into `tensor`: backward reads it there."""
         self._output_ref = weakref.ref(tensor)
-        self._output_version = tensor._version_counter.value
+        self._output_version = tensor._version
 
     def saved_inputs(self):
         """The inputs whose values backward reads: all of them unless `saves_inputs` is
@@ -77,7 +80,7 @@ class Function:
         if not self.saves_inputs:
             return
         for i, (t, version) in enumerate(zip(self.inputs, self._input_versions)):
-            if t._version_counter.value != version and any(t is s for s in self.saved_inputs()):
+            if t._version != version and any(t is s for s in self.saved_inputs()):
                 raise RuntimeError(_modified_message(f"input {i} of {self.name}", t, version))
 
     @property
@@ -113,15 +116,15 @@ def _shared_version_counter(out, inputs, in_graph):
         data = t._data
         if base is data or (base is not None and base is data.base):
             if in_graph:
-                t._version_counter.has_views = True
-            return t._version_counter
+                t._counter().has_views = True
+            return t._counter()
     return None
 
 
 def _modified_message(what, tensor, saved_version):
     return (f"one of the tensors needed for gradient computation has been modified by an "
             f"in-place operation: {what} (shape {tuple(tensor.shape)}, {tensor.dtype}) is at "
-            f"version {tensor._version_counter.value}; it was at version {saved_version} when "
+            f"version {tensor._version}; it was at version {saved_version} when "
             "forward ran. Hint: did an optimiser step (or another in-place write such as +=, "
             "x[i] = ..., .data, zero_()) run between this forward and backward? Compute the "
             "loss again after the step, or call backward before it.")

@@ -51,23 +51,25 @@ class VersionCounter:
     write through any of them is seen by all. A Function records the versions of what its
     backward will read, and backward raises if one changed (see Function.check_saved_versions).
     """
-    # Class defaults, so that creating one (for every tensor) costs no __init__ call; the
-    # first write gives the counter its own `value`.
-    value = 0
-    has_views = False       # set when a view op in a graph shares this memory
+    __slots__ = ("value", "has_views")
+
+    def __init__(self):
+        self.value = 0
+        self.has_views = False      # set when a view op in a graph shares this memory
 
 
 class Tensor:
     # Makes `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's elementwise loop.
     __array_priority__ = 1000
     __hash__ = object.__hash__   # tensors are graph nodes: hashed by identity
+    # Made on first need (see _counter): most tensors are never written in place or viewed.
+    _version_counter = None
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         array = as_array(data, dtype, device)
         if array is (data._data if isinstance(data, Tensor) else data):
             array = array.copy()        # like torch.tensor, never share the caller's memory
         self._data = array
-        self._version_counter = VersionCounter()
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
@@ -79,7 +81,8 @@ class Tensor:
         `version_counter` of the tensor whose memory `array` shares, if any."""
         t = cls.__new__(cls)
         t._data = array
-        t._version_counter = VersionCounter() if version_counter is None else version_counter
+        if version_counter is not None:
+            t._version_counter = version_counter
         t.grad = None
         t.grad_fn = grad_fn
         t._requires_grad = requires_grad
@@ -139,7 +142,7 @@ class Tensor:
         NOTE: unlike PyTorch's, it shares the version counter too: a write through `.data` to
         a value that backward needs is caught, not silently used.
         """
-        return Tensor._wrap(self._data, version_counter=self._version_counter)
+        return Tensor._wrap(self._data, version_counter=self._counter())
 
     @data.setter
     def data(self, value):
@@ -152,7 +155,14 @@ class Tensor:
     @property
     def _version(self):
         """How many in-place writes this tensor's memory has had (PyTorch's `x._version`)."""
-        return self._version_counter.value
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
+
+    def _counter(self):
+        """This tensor's version counter, made the first time it is needed."""
+        if self._version_counter is None:
+            self._version_counter = VersionCounter()
+        return self._version_counter
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
@@ -209,7 +219,7 @@ class Tensor:
 
     def detach(self):
         """The same memory (and version counter), cut from the graph."""
-        return Tensor._wrap(self._data, version_counter=self._version_counter)
+        return Tensor._wrap(self._data, version_counter=self._counter())
 
     def detach_(self):
         self.grad_fn = None
@@ -573,7 +583,7 @@ class Tensor:
     # the result's grad_fn. Backward raises if it needs a value that was overwritten since.
     def _bump_version(self):
         """Count one in-place write to this tensor's memory (seen by every tensor sharing it)."""
-        self._version_counter.value += 1
+        self._counter().value += 1
 
     def _records_inplace(self, operands, name):
         """Whether this in-place op must go into the graph; raises where it may not."""
@@ -586,7 +596,7 @@ class Tensor:
             raise RuntimeError(f"{name}: a leaf Tensor that requires grad is being used in an "
                                "in-place operation; wrap it in `with minigan.no_grad():` (as "
                                "optimisers and nn.init do) or use an out-of-place op")
-        if self._version_counter.has_views:
+        if self._version_counter is not None and self._version_counter.has_views:
             raise RuntimeError(f"{name}: this tensor shares its memory with a view of it in the "
                                "autograd graph (from reshape, permute or indexing), and an "
                                "in-place change through a view is not tracked here; use an "
@@ -612,7 +622,7 @@ class Tensor:
             with grad_mode.no_grad():
                 return self._write(op(self, *operands), name)
         # `old` is this tensor's value before the write: same memory, same version counter.
-        old = Tensor._wrap(self._data, self._requires_grad, self.grad_fn, self._version_counter)
+        old = Tensor._wrap(self._data, self._requires_grad, self.grad_fn, self._counter())
         result = op(old, *operands)
         if result is old:
             return self
@@ -622,7 +632,7 @@ class Tensor:
             # a tensor that requires grad): keep a private copy of it for backward.
             old._data = old._data.copy()
             old._version_counter = VersionCounter()
-            old._version_counter.value = self._version_counter.value    # as forward saw it
+            old._version_counter.value = self._version                  # as forward saw it
         self._write(result, name)
         self.grad_fn, self._requires_grad = node, True
         node.output_is_now(self)
@@ -659,8 +669,12 @@ class Tensor:
         return self._inplace(lambda a, b, w: a + (b - a) * w, (end, weight), "lerp_")
 
     def copy_(self, src):
-        """Overwrite with `src` (broadcast to this shape); the old value gets no gradient."""
-        return self._inplace(Overwrite.apply, (as_tensor_arg(src, self),), "copy_")
+        return self._overwrite(src, "copy_")
+
+    def _overwrite(self, src, name):
+        """Write `src` (broadcast to this shape) over this tensor; the old value gets no
+        gradient (see Overwrite)."""
+        return self._inplace(Overwrite.apply, (as_tensor_arg(src, self),), name)
 
     def zero_(self):
         return self._fill(0, "zero_")
@@ -670,18 +684,20 @@ class Tensor:
 
     def _fill(self, value, name):
         if self._records_inplace((value,), name):
-            return self._inplace(Overwrite.apply, (as_tensor_arg(value, self),), name)
-        self._data[...] = value._data if isinstance(value, Tensor) else value
+            return self._overwrite(value, name)
+        self._data[...] = value._data if isinstance(value, Tensor) else value    # no copy made
         self._bump_version()
         return self
 
     def uniform_(self, a=0.0, b=1.0):
         from .random import rand_array
-        return self.copy_(Tensor._wrap(rand_array(self.shape, self.dtype, self.device) * (b - a) + a))
+        samples = rand_array(self.shape, self.dtype, self.device) * (b - a) + a
+        return self._overwrite(Tensor._wrap(samples), "uniform_")
 
     def normal_(self, mean=0.0, std=1.0):
         from .random import randn_array
-        return self.copy_(Tensor._wrap(randn_array(self.shape, self.dtype, self.device) * std + mean))
+        samples = randn_array(self.shape, self.dtype, self.device) * std + mean
+        return self._overwrite(Tensor._wrap(samples), "normal_")
 
 
 def as_tensor_arg(x, like):

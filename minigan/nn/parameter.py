@@ -4,7 +4,7 @@
     >>> w.requires_grad
     True
 """
-from ..tensor import Tensor, VersionCounter, as_array
+from ..tensor import Tensor, as_array
 
 
 class Parameter(Tensor):
@@ -16,7 +16,8 @@ class Parameter(Tensor):
             data = as_array([])
         # Share the memory of `data` (as PyTorch's Parameter does): no copy.
         self._data = data._data if isinstance(data, Tensor) else as_array(data)
-        self._version_counter = data._version_counter if isinstance(data, Tensor) else VersionCounter()
+        if isinstance(data, Tensor):
+            self._version_counter = data._counter()      # shared memory, shared version counter
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
