@@ -13,15 +13,22 @@ with `TEMP_PREFIX`, so a folder can be swept of the leftovers of a killed proces
 """
 import contextlib
 import os
-import tempfile
+import secrets
 
 TEMP_PREFIX = ".tmp-"
 
 
-def _umask():
-    mask = os.umask(0)        # NOTE: the only portable way to read it is to set it
-    os.umask(mask)
-    return mask
+def _create_temp(folder, suffix):
+    """A new, empty file with a unique name in `folder`. Made with O_EXCL (never an
+    existing file or link) and mode 0666, so the umask sets its permissions as for any new
+    file (tempfile.mkstemp would make it 0600 for good)."""
+    while True:
+        path = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(8)}{suffix}")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
@@ -29,17 +36,14 @@ def atomic_path(path, durable=False):
     """Yield a temporary path beside `path`; on success move it over `path`.
 
     The file gets the permissions an ordinary `open(path, "w")` would give (0666 minus the
-    umask), not mkstemp's private 0600. With `durable=True` the data and the rename are
+    umask). With `durable=True` the data and the rename are
     fsync'ed (checkpoints: a power cut leaves the old file or the new one).
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    suffix = os.path.splitext(path)[1]       # writers pick the format by extension
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=folder)
-    os.close(fd)
+    tmp = _create_temp(folder, os.path.splitext(path)[1])   # writers pick formats by extension
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
         yield tmp
         if durable:
             with open(tmp, "rb+") as f:

@@ -45,10 +45,25 @@ def as_array(data, dtype=None, device=None):
     return array
 
 
+class VersionCounter:
+    """How many in-place writes a tensor's memory has had. Every tensor that shares the memory
+    (views from reshape, permute or basic indexing; detach(); .data) shares the counter, so a
+    write through any of them is seen by all. A Function records the versions of what its
+    backward will read, and backward raises if one changed (see Function.check_saved_versions).
+    """
+    __slots__ = ("value", "has_views")
+
+    def __init__(self):
+        self.value = 0
+        self.has_views = False      # set when a view op in a graph shares this memory
+
+
 class Tensor:
     # Makes `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's elementwise loop.
     __array_priority__ = 1000
     __hash__ = object.__hash__   # tensors are graph nodes: hashed by identity
+    # Made on first need (see _counter): most tensors are never written in place or viewed.
+    _version_counter = None
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         array = as_array(data, dtype, device)
@@ -61,10 +76,13 @@ class Tensor:
         self.requires_grad = requires_grad
 
     @classmethod
-    def _wrap(cls, array, requires_grad=False, grad_fn=None):
-        """A Tensor around `array`, without copying or checks (used by the engine)."""
+    def _wrap(cls, array, requires_grad=False, grad_fn=None, version_counter=None):
+        """A Tensor around `array`, without copying or checks (used by the engine). Pass the
+        `version_counter` of the tensor whose memory `array` shares, if any."""
         t = cls.__new__(cls)
         t._data = array
+        if version_counter is not None:
+            t._version_counter = version_counter
         t.grad = None
         t.grad_fn = grad_fn
         t._requires_grad = requires_grad
@@ -119,8 +137,12 @@ class Tensor:
 
     @property
     def data(self):
-        """A tensor sharing this one's memory, cut from the graph (as PyTorch's `.data`)."""
-        return Tensor._wrap(self._data)
+        """A tensor sharing this one's memory, cut from the graph (as PyTorch's `.data`).
+
+        NOTE: unlike PyTorch's, it shares the version counter too: a write through `.data` to
+        a value that backward needs is caught, not silently used.
+        """
+        return Tensor._wrap(self._data, version_counter=self._counter())
 
     @data.setter
     def data(self, value):
@@ -128,6 +150,19 @@ class Tensor:
         if array.shape != self.shape:
             raise ValueError(f".data: expected shape {tuple(self.shape)}, got {tuple(array.shape)}")
         self._data = array
+        self._bump_version()      # a graph that saved this tensor must not read the new value
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's memory has had (PyTorch's `x._version`)."""
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
+
+    def _counter(self):
+        """This tensor's version counter, made the first time it is needed."""
+        if self._version_counter is None:
+            self._version_counter = VersionCounter()
+        return self._version_counter
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
@@ -183,7 +218,8 @@ class Tensor:
         return array if dtype is None else array.astype(dtype)
 
     def detach(self):
-        return Tensor._wrap(self._data)
+        """The same memory (and version counter), cut from the graph."""
+        return Tensor._wrap(self._data, version_counter=self._counter())
 
     def detach_(self):
         self.grad_fn = None
@@ -236,6 +272,7 @@ class Tensor:
             self.grad = self.grad + g
         else:
             self.grad._data = self.grad._data + g._data
+            self.grad._bump_version()
 
     # --- autograd ---
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
@@ -305,13 +342,188 @@ class Tensor:
     def __rmatmul__(self, other):
         return ops.matmul(as_tensor_arg(other, self), self)
 
+    # ndarray (op) Tensor defers to the Tensor's reflected operator, not NumPy's loop
+    __array_ufunc__ = None
+
+    # --- methods: each is the function of the same name in minigan.ops (x.sum(1) is
+    # ops.sum(x, 1)); its forward and backward live there ---
+    def add(self, other, alpha=1):
+        return ops.add(self, other, alpha)
+
+    def sub(self, other, alpha=1):
+        return ops.sub(self, other, alpha)
+
+    def mul(self, other):
+        return ops.mul(self, other)
+
+    def div(self, other):
+        return ops.div(self, other)
+
+    def neg(self):
+        return ops.neg(self)
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    # math and activations
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def log1p(self):
+        return ops.log1p(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def sign(self):
+        return ops.sign(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        return ops.softplus(self, beta, threshold)
+
+    # reductions
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        return ops.sum(self, dim, keepdim, dtype)
+
+    def mean(self, dim=None, keepdim=False):
+        return ops.mean(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return ops.var(self, dim, unbiased, keepdim, correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return ops.std(self, dim, unbiased, keepdim, correction)
+
+    def amax(self, dim=None, keepdim=False):
+        return ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return ops.amin(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return ops.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return ops.min(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return ops.argmin(self, dim, keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return ops.logsumexp(self, dim, keepdim)
+
+    def softmax(self, dim):
+        return ops.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return ops.log_softmax(self, dim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return ops.norm(self, p, dim, keepdim)
+
+    def sum_to(self, shape):
+        return ops.sum_to(self, shape)
+
+    # shapes
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
+    def view(self, *shape):
+        return ops.view(self, *shape)
+
+    def view_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return ops.unflatten(self, dim, sizes)
+
+    def permute(self, *dims):
+        return ops.permute(self, *dims)
+
+    def transpose(self, dim0, dim1):
+        return ops.transpose(self, dim0, dim1)
+
+    @property
+    def T(self):
+        return ops.permute(self, *reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        return ops.transpose(self, -2, -1)
+
+    def squeeze(self, dim=None):
+        return ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return ops.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return ops.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return ops.broadcast_to(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return ops.broadcast_to(self, shape)
+
+    def repeat(self, *repeats):
+        return ops.repeat(self, *repeats)
+
+    def split(self, split_size_or_sections, dim=0):
+        return ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
     def __getitem__(self, key):
         return ops.getitem(self, key)
 
     def __setitem__(self, key, value):
-        self._check_inplace("__setitem__")
         key = ops.shape._array_key(key, self._xp)
+        if self._records_inplace((value,), "__setitem__"):
+            self._inplace(lambda old, v: SetItem.apply(old, v, key=key),
+                          (as_tensor_arg(value, self),), "__setitem__")
+            return
         self._data[key] = value._data if isinstance(value, Tensor) else value
+        self._bump_version()
 
     # comparisons give bool tensors and are never differentiated
     def _compare(self, other, op):
@@ -364,15 +576,35 @@ class Tensor:
     def allclose(self, other, rtol=1e-5, atol=1e-8):
         return builtins.bool(self._xp.allclose(self._data, other._data, rtol=rtol, atol=atol))
 
-    # --- in-place operations: allowed only where no gradient can be corrupted ---
-    def _check_inplace(self, name):
-        if self.requires_grad and grad_mode.is_grad_enabled():
-            what = "a leaf Tensor that requires grad" if self.is_leaf else "a Tensor in a graph"
-            raise RuntimeError(f"{name}: {what} is being used in an in-place operation; wrap "
-                               "it in `with minigan.no_grad():` or use an out-of-place op")
+    # --- in-place operations ---
+    # Every write bumps the memory's version counter (see VersionCounter). In grad mode, an
+    # in-place op on a tensor in a graph, or with an operand that requires grad, is recorded
+    # as PyTorch records it: the op runs on an alias of the old value, and this tensor takes
+    # the result's grad_fn. Backward raises if it needs a value that was overwritten since.
+    def _bump_version(self):
+        """Count one in-place write to this tensor's memory (seen by every tensor sharing it)."""
+        self._counter().value += 1
 
-    def _assign(self, result, name):
-        self._check_inplace(name)
+    def _records_inplace(self, operands, name):
+        """Whether this in-place op must go into the graph; raises where it may not."""
+        if not grad_mode.is_grad_enabled():
+            return False
+        if not (self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad
+                                           for o in operands)):
+            return False
+        if self._requires_grad and self.grad_fn is None:
+            raise RuntimeError(f"{name}: a leaf Tensor that requires grad is being used in an "
+                               "in-place operation; wrap it in `with minigan.no_grad():` (as "
+                               "optimisers and nn.init do) or use an out-of-place op")
+        if self._version_counter is not None and self._version_counter.has_views:
+            raise RuntimeError(f"{name}: this tensor shares its memory with a view of it in the "
+                               "autograd graph (from reshape, permute or indexing), and an "
+                               "in-place change through a view is not tracked here; use an "
+                               "out-of-place op (y = x * 2 instead of x.mul_(2))")
+        return True
+
+    def _write(self, result, name):
+        """Copy `result` (a Tensor or array of this tensor's shape) into this tensor's memory."""
         array = result._data if isinstance(result, Tensor) else result
         if array.shape != self.shape:
             raise RuntimeError(f"{name}: the result of shape {tuple(array.shape)} does not fit "
@@ -381,63 +613,91 @@ class Tensor:
             raise RuntimeError(f"{name}: result type {array.dtype} can't be cast to the desired "
                                f"output type {self.dtype}")
         self._data[...] = array
+        self._bump_version()
         return self
 
-    def _inplace_op(self, op, other, name):
-        with grad_mode.no_grad():
-            result = op(self, other)
-        return self._assign(result, name)
+    def _inplace(self, op, operands, name):
+        """self = op(self, *operands), written into this tensor's memory."""
+        if not self._records_inplace(operands, name):
+            with grad_mode.no_grad():
+                return self._write(op(self, *operands), name)
+        # `old` is this tensor's value before the write: same memory, same version counter.
+        old = Tensor._wrap(self._data, self._requires_grad, self.grad_fn, self._counter())
+        result = op(old, *operands)
+        if result is old:
+            return self
+        node = result.grad_fn
+        if any(t is old for t in node.saved_inputs()):
+            # This op's own backward reads the value about to be overwritten (clamp_, mul_ by
+            # a tensor that requires grad): keep a private copy of it for backward.
+            old._data = old._data.copy()
+            old._version_counter = VersionCounter()
+            old._version_counter.value = self._version                  # as forward saw it
+        self._write(result, name)
+        self.grad_fn, self._requires_grad = node, True
+        node.output_is_now(self)
+        return self
 
     def __iadd__(self, other):
-        return self._inplace_op(ops.add, other, "+=")
+        return self._inplace(ops.add, (other,), "+=")
 
     def __isub__(self, other):
-        return self._inplace_op(ops.sub, other, "-=")
+        return self._inplace(ops.sub, (other,), "-=")
 
     def __imul__(self, other):
-        return self._inplace_op(ops.mul, other, "*=")
+        return self._inplace(ops.mul, (other,), "*=")
 
     def __itruediv__(self, other):
-        return self._inplace_op(ops.div, other, "/=")
+        return self._inplace(ops.div, (other,), "/=")
 
     def add_(self, other, alpha=1):
-        return self._inplace_op(lambda a, b: ops.add(a, b, alpha=alpha), other, "add_")
+        return self._inplace(lambda a, b: ops.add(a, b, alpha=alpha), (other,), "add_")
 
     def sub_(self, other, alpha=1):
-        return self._inplace_op(lambda a, b: ops.sub(a, b, alpha=alpha), other, "sub_")
+        return self._inplace(lambda a, b: ops.sub(a, b, alpha=alpha), (other,), "sub_")
 
     def mul_(self, other):
-        return self._inplace_op(ops.mul, other, "mul_")
+        return self._inplace(ops.mul, (other,), "mul_")
 
     def div_(self, other):
-        return self._inplace_op(ops.div, other, "div_")
+        return self._inplace(ops.div, (other,), "div_")
 
     def clamp_(self, min=None, max=None):
-        return self._inplace_op(lambda a, _: ops.clamp(a, min, max), None, "clamp_")
+        return self._inplace(lambda a: ops.clamp(a, min, max), (), "clamp_")
 
     def lerp_(self, end, weight):
-        return self._inplace_op(lambda a, b: a + (b - a) * weight, end, "lerp_")
+        return self._inplace(lambda a, b, w: a + (b - a) * w, (end, weight), "lerp_")
 
     def copy_(self, src):
-        return self._assign(as_tensor_arg(src, self).to(self.dtype), "copy_")
+        return self._overwrite(src, "copy_")
+
+    def _overwrite(self, src, name):
+        """Write `src` (broadcast to this shape) over this tensor; the old value gets no
+        gradient (see Overwrite)."""
+        return self._inplace(Overwrite.apply, (as_tensor_arg(src, self),), name)
 
     def zero_(self):
-        self._check_inplace("zero_")
-        self._data[...] = 0
-        return self
+        return self._fill(0, "zero_")
 
     def fill_(self, value):
-        self._check_inplace("fill_")
-        self._data[...] = value
+        return self._fill(value, "fill_")
+
+    def _fill(self, value, name):
+        if self._records_inplace((value,), name):
+            return self._overwrite(value, name)
+        self._data[...] = value._data if isinstance(value, Tensor) else value    # no copy made
+        self._bump_version()
         return self
 
     def uniform_(self, a=0.0, b=1.0):
         from .random import rand_array
-        return self._assign(rand_array(self.shape, self.dtype, self.device) * (b - a) + a, "uniform_")
+        samples = rand_array(self.shape, self.dtype, self.device) * (b - a) + a
+        return self._overwrite(Tensor._wrap(samples), "uniform_")
 
     def normal_(self, mean=0.0, std=1.0):
         from .random import randn_array
-        return self._assign(randn_array(self.shape, self.dtype, self.device) * std + mean, "normal_")
+        samples = randn_array(self.shape, self.dtype, self.device) * std + mean
+        return self._overwrite(Tensor._wrap(samples), "normal_")
 
 
 def as_tensor_arg(x, like):
@@ -450,6 +710,8 @@ from . import ops  # noqa: E402
 
 
 class Clone(Function):
+    saves_inputs = False     # the gradient does not depend on x
+
     def forward(self, x):
         return x.copy()
 
@@ -457,7 +719,39 @@ class Clone(Function):
         return gy
 
 
+class Overwrite(Function):
+    """dst.copy_(src) in a graph: the new value is `src` broadcast to dst's shape, so the
+    gradient goes to src (summed back by the engine) and none to dst's old value."""
+    saves_inputs = False
+
+    def forward(self, old, src):
+        self.src_dtype = src.dtype
+        return array_module(old).broadcast_to(src.astype(old.dtype, copy=False), old.shape)
+
+    def backward(self, gy):
+        return None, gy.to(self.src_dtype)
+
+
+class SetItem(Function):
+    """x[key] = v in a graph: v's gradient is the gradient at `key`; x's old value gets the
+    gradient everywhere else."""
+    saves_inputs = False
+
+    def forward(self, old, value, key):
+        self.key = key
+        out = old.copy()
+        out[key] = value
+        return out
+
+    def backward(self, gy):
+        keep = gy._xp.ones(gy.shape, dtype=gy.dtype)
+        keep[self.key] = 0
+        return gy * Tensor._wrap(keep), gy[self.key]
+
+
 class ToDevice(Function):
+    saves_inputs = False     # backward reads only the device
+
     def forward(self, x, device):
         self.source = device_of(x)
         return to_device(x, device)
@@ -468,31 +762,3 @@ class ToDevice(Function):
 
 def ops_clone(x):
     return Clone.apply(x)
-
-
-def _method(fn):
-    """Expose a functional op as a Tensor method (x.sum(1) is ops.sum(x, 1))."""
-    def method(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-    method.__name__ = fn.__name__
-    method.__doc__ = fn.__doc__
-    return method
-
-
-for _name in ["exp", "log", "log1p", "sqrt", "abs", "sign", "clamp", "sigmoid", "tanh", "relu",
-              "softplus", "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax",
-              "argmin", "logsumexp", "softmax", "log_softmax", "norm", "reshape", "view",
-              "flatten", "unflatten", "permute", "transpose", "squeeze", "unsqueeze", "expand",
-              "repeat", "split", "chunk", "matmul", "pow", "sum_to", "gather", "maximum",
-              "minimum", "broadcast_to"]:
-    setattr(Tensor, _name, _method(getattr(ops, _name)))
-Tensor.clip = Tensor.clamp
-Tensor.expand_as = lambda self, other: ops.broadcast_to(self, other.shape)
-Tensor.view_as = lambda self, other: ops.reshape(self, other.shape)
-Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
-Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
-Tensor.add, Tensor.sub, Tensor.mul, Tensor.div = (_method(ops.add), _method(ops.sub),
-                                                  _method(ops.mul), _method(ops.div))
-Tensor.neg = _method(ops.neg)
-Tensor.__array_ufunc__ = None   # ndarray (op) Tensor defers to the Tensor's reflected operator
-del _name

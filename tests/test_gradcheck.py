@@ -4,7 +4,8 @@ import pytest
 
 import minigan as mg
 from minigan.autograd import gradcheck, gradgradcheck, jacobians
-from minigan.gradcheck import GradcheckError
+from minigan.autograd import GradcheckError
+from oracles import float64_input
 
 
 class WrongSquare(mg.Function):
@@ -35,9 +36,9 @@ class FirstOrderOnly(mg.Function):
         return gy * mg.Tensor._wrap(3 * self.inputs[0]._data ** 2)
 
 
-def x64(shape=(3, 2)):
-    return mg.tensor(np.random.default_rng(1).standard_normal(shape) + 2, dtype=mg.float64,
-                     requires_grad=True)
+def x64():
+    """The same (3, 2) input each time, away from 0 so that x and 2x differ everywhere."""
+    return float64_input((3, 2), np.random.default_rng(1), positive=True)
 
 
 def test_wrong_backward_fails_with_a_report():
@@ -72,7 +73,7 @@ def test_float32_inputs_are_checked_in_float64():
 
 def test_jacobians_match_a_known_matrix():
     a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-    x = mg.tensor([0.5, -0.5], dtype=mg.float64, requires_grad=True)
+    x = float64_input([0.5, -0.5])
     numerical, analytical = jacobians(lambda t: mg.tensor(a, dtype=mg.float64) @ t, (x,))
     np.testing.assert_allclose(analytical[0], a)
     np.testing.assert_allclose(numerical[0], a, atol=1e-8)
@@ -81,3 +82,10 @@ def test_jacobians_match_a_known_matrix():
 def test_needs_an_input_that_requires_grad():
     with pytest.raises(ValueError, match="no input requires grad"):
         gradcheck(lambda t: t * 2, (mg.ones(2),))
+
+
+def test_inputs_that_are_not_c_contiguous_are_perturbed_too():
+    # A transposed (Fortran-ordered) input: its flat reshape would be a copy, not a view.
+    x = mg.Tensor._wrap(np.asfortranarray(np.random.default_rng(2).standard_normal((3, 2))))
+    assert gradcheck(lambda t: t * t, (x.requires_grad_(),))
+    assert gradgradcheck(lambda t: t * t * t, (x,))

@@ -156,3 +156,11 @@ def test_the_rules_catch_each_kind_of_violation():
     assert subpackage_cycles(mods) == ["gan -> nn -> gan", "nn -> gan -> nn"]
     assert root_imports(mods) == ["minigan/nn/fake.py:2 takes 'zeros' from the package root; "
                                   "import it from the module that defines it"]
+
+
+def test_the_gradient_checks_import_the_backward_engine_one_way():
+    engine = {dst for src, dst, _, _ in edges(MODULES) if src == "minigan.autograd.engine"}
+    checks = {(dst, name) for src, dst, _, name in edges(MODULES)
+              if src == "minigan.autograd.finite_differences"}
+    assert not any("finite_differences" in m or "gradcheck" in m for m in engine), engine
+    assert ("minigan.autograd.engine", "grad") in checks

@@ -6,15 +6,9 @@ from hypothesis.extra import numpy as hnp
 
 import minigan as mg
 from minigan.autograd import gradcheck, gradgradcheck
+from oracles import float64_input
 
 rng = np.random.default_rng(0)
-
-
-def leaf(shape, low=None, positive=False):
-    a = rng.standard_normal(shape)
-    if positive:
-        a = np.abs(a) + 0.5
-    return mg.tensor(a, dtype=mg.float64, requires_grad=True)
 
 
 # name -> (function of tensors, numpy forward, input shapes, positive inputs?)
@@ -81,7 +75,7 @@ POSITIVE = {"log", "sqrt", "pow_half", "log1p"}
 @pytest.mark.parametrize("name", sorted(UNARY))
 def test_unary_forward_and_gradients(name):
     fn, ref = UNARY[name]
-    x = leaf((2, 3, 4), positive=name in POSITIVE)
+    x = float64_input((2, 3, 4), rng, positive=name in POSITIVE)
     np.testing.assert_allclose(fn(x).detach().numpy(), ref(x.detach().numpy()), rtol=1e-10,
                                atol=1e-12)
     assert gradcheck(fn, (x,))
@@ -109,9 +103,8 @@ shapes = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
 @given(shapes=shapes)
 def test_binary_broadcasting_forward_and_gradients(name, shapes):
     fn, ref = BINARY[name]
-    a, b = leaf(shapes.input_shapes[0]), leaf(shapes.input_shapes[1])
-    if name == "div":
-        b = mg.tensor(np.abs(b.detach().numpy()) + 0.5, dtype=mg.float64, requires_grad=True)
+    a = float64_input(shapes.input_shapes[0], rng)
+    b = float64_input(shapes.input_shapes[1], rng, positive=name == "div")
     out = fn(a, b)
     assert out.shape == shapes.result_shape
     np.testing.assert_allclose(out.detach().numpy(), ref(a.detach().numpy(), b.detach().numpy()),
@@ -124,7 +117,7 @@ def test_binary_broadcasting_forward_and_gradients(name, shapes):
                                     ((5, 2, 3), (3, 4)), ((5, 2, 3), (5, 3, 4)),
                                     ((1, 2, 3), (4, 3, 2)), ((2, 1, 2, 3), (3, 3, 1))])
 def test_matmul_shapes_and_gradients(shapes):
-    a, b = leaf(shapes[0]), leaf(shapes[1])
+    a, b = float64_input(shapes[0], rng), float64_input(shapes[1], rng)
     out = a @ b
     expected = a.detach().numpy() @ b.detach().numpy()
     assert out.shape == expected.shape
@@ -135,7 +128,7 @@ def test_matmul_shapes_and_gradients(shapes):
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_cat_and_stack(dim):
-    a, b = leaf((2, 3)), leaf((2, 3))
+    a, b = float64_input((2, 3), rng), float64_input((2, 3), rng)
     np.testing.assert_array_equal(mg.cat([a, b], dim).detach().numpy(),
                                   np.concatenate([a.detach().numpy(), b.detach().numpy()], dim))
     np.testing.assert_array_equal(mg.stack([a, b], dim).detach().numpy(),
@@ -145,7 +138,7 @@ def test_cat_and_stack(dim):
 
 
 def test_gather_forward_and_gradients():
-    x = leaf((3, 4))
+    x = float64_input((3, 4), rng)
     index = mg.tensor([[0, 0], [3, 1], [2, 2]])
     np.testing.assert_array_equal(x.gather(1, index).detach().numpy(),
                                   np.take_along_axis(x.detach().numpy(), index.numpy(), 1))
@@ -154,7 +147,7 @@ def test_gather_forward_and_gradients():
 
 
 def test_third_order_gradient():
-    x = mg.tensor([0.3, -1.2], dtype=mg.float64, requires_grad=True)
+    x = float64_input([0.3, -1.2])
     y = (x ** 4).sum()
     g1, = mg.autograd.grad(y, x, create_graph=True)
     g2, = mg.autograd.grad(g1.sum(), x, create_graph=True)

@@ -1,6 +1,10 @@
-"""minigan.save / minigan.load: round trips, atomic writes, and clear errors for bad files."""
+"""minigan.save / minigan.load: round trips, atomic writes, clear errors for bad files, and
+crafted files that cannot make load allocate more memory than they hold."""
 import io
+import json
 import os
+import stat
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -61,6 +65,13 @@ def test_unsupported_objects_are_refused(tmp_path):
         mg.save({(1, 2): 0}, tmp_path / "x.npz")
     with pytest.raises(TypeError, match="object array"):
         mg.save({"a": np.array([{}], dtype=object)}, tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="an array of datetime64"):
+        mg.save({"a": np.array(["2024-01-01"], dtype="datetime64[D]")}, tmp_path / "x.npz")
+    deep = [1]
+    for _ in range(150):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested more than 100 levels deep"):
+        mg.save(deep, tmp_path / "x.npz")
     assert os.listdir(tmp_path) == []
 
 
@@ -178,3 +189,177 @@ def test_load_state_dict_names_the_mismatched_key(tmp_path):
 def test_missing_file_is_a_plain_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         mg.load(tmp_path / "nope.npz")
+
+
+# --- loading cannot be made to allocate much more than the file holds ---
+def _npy(array=None, dtype=None, shape=None, data=b""):
+    """A .npy file: an array's, or a header claiming `dtype` and `shape`, then `data`."""
+    buf = io.BytesIO()
+    if array is not None:
+        np.save(buf, array)
+        return buf.getvalue()
+    header = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": tuple(shape)}
+    np.lib.format.write_array_header_1_0(buf, header)
+    return buf.getvalue() + data
+
+
+def _manifest(obj):
+    text = json.dumps({"format": "minigan-checkpoint", "version": 1, "object": obj})
+    return _npy(np.frombuffer(text.encode(), np.uint8))
+
+
+def _crafted(path, obj, members=(), compressed=False):
+    """Write a checkpoint by hand: a manifest describing `obj`, and {name: .npy bytes}."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("__manifest__.npy", _manifest(obj))
+        for name, content in dict(members).items():
+            z.writestr(name + ".npy", content,
+                       compress_type=zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED)
+    return path
+
+
+def _tensor_node(name, dtype, shape):
+    return {"tensor": name, "dtype": np.dtype(dtype).str, "shape": list(shape)}
+
+
+def _load_with_peak_memory(path):
+    """(the CheckpointError load raised, the peak bytes it allocated); numpy's arrays count."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError) as info:
+            mg.load(path)
+        return info.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+GIB = 2**30
+
+
+@pytest.mark.parametrize("declared, compressed, message", [
+    ((2**28,), True, f"declares {GIB} bytes of arrays, more than the file's"),
+    ((4,), False, "obj['w'] has shape (268435456,) and dtype float32, the manifest says (4,)"),
+])
+def test_a_member_claiming_a_gigabyte_fails_before_allocating_it(tmp_path, declared,
+                                                                  compressed, message):
+    # The .npy header claims 2^28 float32 zeros (1 GiB); the file holds a few KB of them.
+    path = _crafted(tmp_path / "x.npz", {"dict": [["w", _tensor_node("a0", "<f4", declared)]]},
+                    {"a0": _npy(dtype="<f4", shape=(2**28,), data=bytes(4096))}, compressed)
+    error, peak = _load_with_peak_memory(path)
+    assert peak < 8 * 2**20, f"load allocated {peak / 2**20:.0f} MiB before refusing"
+    assert str(path) in str(error) and message in str(error)
+
+
+def test_a_header_claiming_2_to_the_40_floats_is_a_checkpoint_error(tmp_path):
+    path = _crafted(tmp_path / "x.npz", {"dict": [["w", _tensor_node("a0", "<f4", (2**40,))]]},
+                    {"a0": _npy(dtype="<f4", shape=(2**40,))})
+    error, peak = _load_with_peak_memory(path)              # not a raw MemoryError
+    assert peak < 8 * 2**20
+    assert f"declares {4 * 2**40} bytes of arrays" in str(error)
+
+
+def test_a_member_holding_other_data_than_its_header_says_is_refused(tmp_path):
+    extra = _npy(np.zeros(3, np.float32)) + bytes(1024)
+    path = _crafted(tmp_path / "x.npz", {"dict": [["w", _tensor_node("a0", "<f4", (3,))]]},
+                    {"a0": extra})
+    with pytest.raises(CheckpointError, match=r"obj\['w'\] holds 1036 bytes of data; its "
+                                              r"shape \(3,\) and dtype <f4 need 12"):
+        mg.load(path)
+
+
+def test_one_member_named_twenty_times_is_refused(tmp_path):
+    # The issue's file: one 64 MiB member (64 KB compressed) named 20 times took 1.3 GB.
+    big = _npy(np.zeros(2**24, np.float32))
+    obj = {"list": [_tensor_node("a0", "<f4", (2**24,)) for _ in range(20)]}
+    path = _crafted(tmp_path / "x.npz", obj, {"a0": big}, compressed=True)
+    assert path.stat().st_size < 2**20
+    error, peak = _load_with_peak_memory(path)
+    assert peak < 8 * 2**20
+    assert "array a0 is named twice in the manifest, by obj[0] and obj[1]" in str(error)
+
+
+def test_a_compressed_member_is_refused(tmp_path):
+    path = _crafted(tmp_path / "x.npz", {"dict": [["w", _tensor_node("a0", "<f4", (3,))]]},
+                    {"a0": _npy(np.zeros(3, np.float32))}, compressed=True)
+    with pytest.raises(CheckpointError, match=r"obj\['w'\] is compressed"):
+        mg.load(path)
+
+
+def test_loading_allocates_about_the_file_size(tmp_path):
+    path = tmp_path / "c.npz"
+    mg.save({"w": mg.randn(1024, 1024)}, path)              # 4 MiB
+    tracemalloc.start()
+    try:
+        back = mg.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert back["w"].shape == (1024, 1024)
+    assert peak < path.stat().st_size + 2**20      # the array itself plus a read buffer
+
+
+def _nested(depth):
+    return "".join(['{"list": ['] * depth) + "1" + "".join([']}'] * depth)
+
+
+@pytest.mark.parametrize("depth, message", [(200, "nested more than 100 levels deep"),
+                                            (100_000, "nested too deeply")])
+def test_a_deeply_nested_manifest_is_a_checkpoint_error(tmp_path, depth, message):
+    text = '{"format": "minigan-checkpoint", "version": 1, "object": ' + _nested(depth) + "}"
+    path = tmp_path / "x.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("__manifest__.npy", _npy(np.frombuffer(text.encode(), np.uint8)))
+    with pytest.raises(CheckpointError, match=message) as info:
+        mg.load(path)
+    assert str(path) in str(info.value)
+
+
+A0 = {"a0": _npy(np.zeros(2, np.float32))}
+
+
+@pytest.mark.parametrize("obj, where", [
+    ({"dict": 5}, "at obj: expected {'dict': list}"),
+    ({"dict": [["a"]]}, "at obj: a dict entry must be a [key, value] pair"),
+    ({"dict": [[["k"], 1]]}, "at obj: a dict entry must be a [key, value] pair"),
+    ({"dict": [["w", {"tensor": 3, "dtype": "<f4", "shape": [2]}]]}, "at obj['w']"),
+    ({"dict": [["w", {"tensor": "a0", "dtype": "<f4"}]]}, "at obj['w']"),
+    ({"dict": [["w", {"tensor": "a0", "dtype": "<f4", "shape": "2"}]]}, "at obj['w']"),
+    ({"dict": [["w", {"tensor": "a0", "dtype": "<f4", "shape": [-2]}]]}, "at obj['w']"),
+    ({"dict": [["w", {"tensor": "a0", "dtype": "<f4", "shape": [2.0]}]]}, "at obj['w']"),
+    ({"dict": [["w", {"tensor": "a0", "dtype": "nonsense", "shape": [2]}]]},
+     "at obj['w']: dtype 'nonsense'"),
+    ({"dict": [["w", {"tensor": "a0", "dtype": "|O", "shape": [2]}]]}, "at obj['w']: dtype '|O'"),
+    ({"list": {"a": 1}}, "at obj: expected {'list': list}"),
+    ({"list": [1, {"tuple": 7}]}, "at obj[1]: expected {'tuple': list}"),
+    ({"what": 1}, "at obj: {'what': 1}"),
+    ([1, 2], "at obj: [1, 2]"),
+])
+def test_a_malformed_manifest_is_a_checkpoint_error_naming_the_key(tmp_path, obj, where):
+    path = _crafted(tmp_path / "x.npz", obj, A0)
+    with pytest.raises(CheckpointError) as info:
+        mg.load(path)
+    assert f"{path}: malformed manifest {where}" in str(info.value)
+
+
+def test_a_manifest_without_an_object_is_a_checkpoint_error(tmp_path):
+    text = b'{"format": "minigan-checkpoint", "version": 1}'
+    path = tmp_path / "x.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("__manifest__.npy", _npy(np.frombuffer(text, np.uint8)))
+    with pytest.raises(CheckpointError, match="has no 'object'"):
+        mg.load(path)
+
+
+def test_weights_only_is_accepted_and_always_true(tmp_path):
+    mg.save({"w": mg.ones(2)}, tmp_path / "c.npz")
+    assert mg.load(tmp_path / "c.npz", weights_only=True)["w"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_checkpoint_gets_the_permissions_the_umask_gives(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        mg.save({"w": mg.ones(2)}, tmp_path / "c.npz")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "c.npz").stat().st_mode) == mode

@@ -6,7 +6,7 @@
 """
 import math
 
-from .. import zeros
+from ..creation import zeros
 from .._device import normalize_dtype
 from . import functional as F, init
 from .module import Module

@@ -8,7 +8,7 @@ All of them normalise with differentiable Tensor ops (see F._normalize), so the 
 a gradient (WGAN-GP through a BatchNorm critic) is exact: the batch statistics are
 differentiated, not treated as constants.
 """
-from .. import ones, tensor, zeros
+from ..creation import ones, tensor, zeros
 from .._device import normalize_dtype
 from . import functional as F
 from .module import Module

@@ -16,6 +16,8 @@ class Parameter(Tensor):
             data = as_array([])
         # Share the memory of `data` (as PyTorch's Parameter does): no copy.
         self._data = data._data if isinstance(data, Tensor) else as_array(data)
+        if isinstance(data, Tensor):
+            self._version_counter = data._counter()      # shared memory, shared version counter
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False

@@ -91,6 +91,8 @@ def _mask(condition, like):
 
 # --- arithmetic ---
 class Add(Function):
+    saves_inputs = False     # the gradient does not depend on a or b
+
     def forward(self, a, b):
         return a + b
 
@@ -99,6 +101,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_inputs = False     # the gradient does not depend on a or b
+
     def forward(self, a, b):
         return a - b
 
@@ -110,6 +114,11 @@ class Mul(Function):
     def forward(self, a, b):
         return a * b
 
+    def saved_inputs(self):          # a's gradient reads b; b's gradient reads a
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return ([b] if need_a else []) + ([a] if need_b else [])
+
     def backward(self, gy):
         a, b = self.inputs
         return (gy * b if self.needs_input_grad[0] else None,
@@ -120,6 +129,10 @@ class Div(Function):
     def forward(self, a, b):
         return a / b
 
+    def saved_inputs(self):          # both gradients read b; b's gradient reads a too
+        a, b = self.inputs
+        return [b] + ([a] if self.needs_input_grad[1] else [])
+
     def backward(self, gy):
         a, b = self.inputs
         ga = gy / b if self.needs_input_grad[0] else None
@@ -128,6 +141,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    saves_inputs = False     # the gradient does not depend on x
+
     def forward(self, x):
         return -x
 
@@ -186,6 +201,8 @@ def pow(x, p):
 
 # --- math ---
 class Exp(Function):
+    saves_inputs = False     # backward reads the output, not x
+
     def forward(self, x):
         return array_module(x).exp(x)
 
@@ -299,6 +316,8 @@ def minimum(a, b):
 
 
 class Where(Function):
+    saves_inputs = False     # backward reads only the condition
+
     def forward(self, a, b, condition):
         self.condition = condition
         return array_module(a).where(condition, a, b)
@@ -322,6 +341,8 @@ def where(condition, a, b):
 
 # --- activations ---
 class Sigmoid(Function):
+    saves_inputs = False     # backward reads the output, not x
+
     def forward(self, x):
         # exp(-|x|) never overflows: 1/(1+e) for x >= 0, e/(1+e) for x < 0.
         xp = array_module(x)
@@ -334,6 +355,8 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    saves_inputs = False     # backward reads the output, not x
+
     def forward(self, x):
         return array_module(x).tanh(x)
 
@@ -360,6 +383,7 @@ class LeakyReLU(Function):
 class LeakyReLUGrad(Function):
     """gy masked by where x > 0 (x is a constant here): linear in gy, so its own backward is
     itself; the derivative through x is zero almost everywhere."""
+    saves_inputs = False     # backward reads x, saved in forward
 
     def forward(self, gy, x, negative_slope):
         self.x, self.negative_slope = x, negative_slope
@@ -412,6 +436,8 @@ def logsigmoid(x):
 
 # --- dtype ---
 class Cast(Function):
+    saves_inputs = False     # backward reads only the input's dtype
+
     def forward(self, x, dtype):
         return x.astype(dtype)
 

@@ -2,7 +2,7 @@
 from .._device import array_module
 from ..function import Function
 from ..tensor import Tensor
-from .elementwise import as_tensor_like, result_type
+from .elementwise import Mul, as_tensor_like, result_type
 
 __all__ = ["matmul"]
 
@@ -12,6 +12,8 @@ class MatMul(Function):
 
     def forward(self, a, b):
         return array_module(a).matmul(a, b)
+
+    saved_inputs = Mul.saved_inputs  # as for a product: a's gradient reads b; b's reads a
 
     def backward(self, gy):
         a, b = self.inputs

@@ -40,6 +40,8 @@ def _keepdim_shape(shape, dims):
 
 # --- broadcasting: expand and its adjoint, sum_to ---
 class BroadcastTo(Function):
+    saves_inputs = False     # backward reads only shapes
+
     def forward(self, x, shape):
         return array_module(x).broadcast_to(x, shape)
 
@@ -49,6 +51,7 @@ class BroadcastTo(Function):
 
 class SumTo(Function):
     """Sum `x` down to `shape` (the shape it was broadcast from)."""
+    saves_inputs = False     # backward reads only shapes
 
     def forward(self, x, shape):
         lead = x.ndim - len(shape)
@@ -91,6 +94,8 @@ def sum_to(x, shape):
 
 # --- sum and max ---
 class Sum(Function):
+    saves_inputs = False     # backward reads only shapes
+
     def forward(self, x, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim
         return x.sum(axis=dims, keepdims=keepdim)
@@ -204,6 +209,7 @@ def argmin(x, dim=None, keepdim=False):
 # --- gather and its adjoint ---
 class Gather(Function):
     """out[i][j] = x[i][index[i][j]] along `dim` (torch.gather)."""
+    saves_inputs = False     # backward reads only the index and shape
 
     def forward(self, x, dim, index):
         self.dim, self.index = dim, index
@@ -215,6 +221,7 @@ class Gather(Function):
 
 class ScatterAdd(Function):
     """Adjoint of Gather: add `g` into zeros of `shape` at `index` along `dim`."""
+    saves_inputs = False     # backward reads only the index
 
     def forward(self, g, dim, index, shape):
         self.dim, self.index = dim, index

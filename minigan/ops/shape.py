@@ -10,6 +10,8 @@ __all__ = ["reshape", "view", "flatten", "permute", "transpose", "squeeze", "uns
 
 
 class Reshape(Function):
+    saves_inputs = False     # backward reads only shapes
+
     def forward(self, x, shape):
         return x.reshape(shape)
 
@@ -18,6 +20,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves_inputs = False     # backward reads only the axes
+
     def forward(self, x, axes):
         self.axes = axes
         return x.transpose(axes)
@@ -112,6 +116,8 @@ def _is_basic(key):
 
 
 class GetItem(Function):
+    saves_inputs = False     # backward reads only the key and shape
+
     def forward(self, x, key):
         self.key = key
         return x[key]
@@ -122,6 +128,7 @@ class GetItem(Function):
 
 class IndexAdd(Function):
     """Adjoint of GetItem: zeros of `shape` with `g` added at `key` (repeats add up)."""
+    saves_inputs = False     # backward reads only the key
 
     def forward(self, g, key, shape):
         self.key = key
@@ -156,6 +163,8 @@ def getitem(x, key):
 
 # --- joining and splitting ---
 class Cat(Function):
+    saves_inputs = False     # backward reads only sizes
+
     def forward(self, *xs, dim):
         self.dim = dim
         self.sizes = [x.shape[dim] for x in xs]
@@ -227,6 +236,8 @@ def chunk(x, chunks, dim=0):
 
 
 class Pad(Function):
+    saves_inputs = False     # backward reads only the widths
+
     def forward(self, x, widths, value):
         self.widths = widths
         return array_module(x).pad(x, widths, mode="constant", constant_values=value)

@@ -57,6 +57,7 @@ class Adam(Optimizer):
                 else:
                     kernels.adam_update(p._data, g, state["exp_avg"], state["exp_avg_sq"],
                                         state["step"], lr, beta1, beta2, eps, wd, self.decoupled)
+                p._bump_version()       # a graph that saved p must not use the new value
         return loss
 
 

@@ -5,7 +5,9 @@
     >>> opt.zero_grad(); loss.backward(); opt.step()
 
 Subclasses write `step()`; state lives in `self.state[param]` as plain arrays (the update
-runs on arrays, outside autograd).
+runs on arrays, outside autograd). A step writes each parameter in place, so it bumps the
+parameter's version counter: a graph built before the step, with the old weights, then
+refuses to run backward (the classic GAN bug: stepping D between G's forward and backward).
 """
 import copy
 
@@ -55,7 +57,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad._data[...] = 0
+                    p.grad.detach_().zero_()
 
     def step(self, closure=None):
         raise NotImplementedError

@@ -64,4 +64,5 @@ class RMSprop(Optimizer):
                     p._data -= lr * buf
                 else:
                     p._data -= lr * g / denom
+                p._bump_version()       # a graph that saved p must not use the new value
         return loss

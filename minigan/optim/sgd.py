@@ -48,4 +48,5 @@ class SGD(Optimizer):
                         buf += (1 - group["dampening"]) * g
                     g = g + momentum * buf if group["nesterov"] else buf
                 p._data -= lr * g
+                p._bump_version()       # a graph that saved p must not use the new value
         return loss

@@ -6,13 +6,14 @@
 2. calls each node's `backward` once, with the sum of the gradients flowing into it;
 3. hands gradients to leaves (`.grad`, accumulated) or returns them (`autograd.grad`).
 Without `create_graph` it runs under `no_grad`, so the backward pass records nothing.
+The graph's edges are each node's `next_nodes`, fixed when the node ran forward; before a
+node's backward runs, it checks that nothing it reads was changed in place since.
 """
-from . import grad_mode
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck, jacobians  # noqa: F401  (public API)
+from .. import grad_mode
+from ..function import Function
+from ..tensor import Tensor
 
-__all__ = ["backward", "grad", "GradcheckError", "gradcheck", "gradgradcheck", "jacobians", "Function"]
-
-from .function import Function  # noqa: E402
+__all__ = ["backward", "grad", "run_backward"]
 
 
 def _node(tensor):
@@ -45,17 +46,17 @@ def _topological_order(roots, needed=None):
                 "retain_graph=True if you need to backward through the graph a second time.")
         state[fn] = 1
         stack.append((fn, True))
-        for t in fn.inputs:
-            if t.grad_fn is not None and t.grad_fn not in state:
-                stack.append((t.grad_fn, False))
+        for node in fn.next_nodes:
+            if isinstance(node, Function) and node not in state:
+                stack.append((node, False))
     # `order` is a post-order: every node comes after the nodes that feed it.
     if needed is None:
         useful = set(order)
     else:
         useful = set()
         for fn in order:
-            if fn in needed or any(_node(t) in needed or t.grad_fn in useful
-                                   for t in fn.inputs if t.requires_grad):
+            if fn in needed or any(node in needed or node in useful
+                                   for node in fn.next_nodes if node is not None):
                 useful.add(fn)
     order.reverse()            # outputs first
     return [fn for fn in order if fn in useful], useful
@@ -67,7 +68,6 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
     inputs=None: add gradients into the leaves' `.grad` (Tensor.backward).
     inputs given: return their gradients (autograd.grad); `.grad` is left untouched.
     """
-    from .tensor import Tensor
     grads = {}                 # node -> gradient Tensor gathered so far
     for out, g in zip(outputs, grad_outputs):
         node = _node(out)
@@ -84,20 +84,21 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
             if grad_y is not None:
                 # Tell backward which inputs want a gradient, so it can skip the others.
                 fn.needs_input_grad = tuple(
-                    t.requires_grad and (needed is None or _node(t) in needed or t.grad_fn in useful)
-                    for t in fn.inputs)
+                    node is not None and (needed is None or node in needed or node in useful)
+                    for node in fn.next_nodes)
+                fn.check_saved_versions()
                 input_grads = fn.backward(grad_y)
                 if not isinstance(input_grads, tuple):
                     input_grads = (input_grads,)
                 if len(input_grads) != len(fn.inputs):
                     raise RuntimeError(f"{fn.name}.backward returned {len(input_grads)} "
                                        f"gradients for {len(fn.inputs)} inputs")
-                for t, g, wanted in zip(fn.inputs, input_grads, fn.needs_input_grad):
+                for t, node, g, wanted in zip(fn.inputs, fn.next_nodes, input_grads,
+                                              fn.needs_input_grad):
                     if g is None or not wanted:
                         continue
                     if g.shape != t.shape:       # undo broadcasting: sum over expanded dims
                         g = g.sum_to(t.shape)
-                    node = _node(t)
                     grads[node] = g if node not in grads else grads[node] + g
         if not retain_graph:
             # Only after the whole pass: a node's backward may still need an output tensor
@@ -115,7 +116,6 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate the gradients of `tensors` into the leaves' `.grad` (as PyTorch)."""
-    from .tensor import Tensor
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
         grad_tensors = [grad_tensors] * len(tensors)
@@ -131,7 +131,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     With create_graph=True the gradients are themselves differentiable (WGAN-GP, R1).
     """
-    from .tensor import Tensor
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -159,7 +158,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _default_grad(out, g, who):
-    from .tensor import Tensor
     if not out.requires_grad:
         raise RuntimeError(f"{who}: element 0 of tensors does not require grad and does not have "
                            "a grad_fn (did you compute it under no_grad, or from tensors that do "
