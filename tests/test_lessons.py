@@ -15,6 +15,8 @@ LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py"))
 
 # What each lesson writes under --out in quick mode (the docstrings say the same).
 EXPECTED = {
+    "00_what_is_a_gan": ["counterfeiter_and_police.png", "what_g_and_d_do.png",
+                         "what_the_course_builds.png"],
     "01_autograd_by_hand": ["graph.txt", "graph.dot", "function_and_derivative.png"],
     "02_gradient_checking": ["fd_error.png", "fd_forward_vs_central.png", "broken_backward.png"],
     "03_tensors_layers_optimisers": ["loss_curves.png", "predictions.png"],
