@@ -316,3 +316,22 @@ check.lower("mean distance from G's points to the nearest blob", distance_to_dat
 check.higher("digits drawn as requested (nearest class mean)", agreement, untrained_agreement,
              by=0.3, at_least=0.5, fmt=".2f")
 check.done("the counterfeiter learned the data from the police's verdicts alone")
+
+# --- Questions ---
+# 1. At the end D(x) is close to 1/2 for real and fake points alike. Why is that good
+#    news for the counterfeiter? (Answer: the police can no longer tell them apart; at the
+#    game's equilibrium D = 1/2 everywhere, lesson 06.)
+# 2. Which line of this lesson tells G that the data has 8 blobs on a circle, or what a 7
+#    looks like? (Answer: none. G only ever sees D's gradient; D only ever sees examples.
+#    That is what "features nobody designed" means.)
+# 3. The restoration tries all 10 labels for every damaged digit. Why?
+#    (Answer: the label of a half digit is unknown too; the completion that fits the
+#    known half best decides it, just as it decides the missing pixels.)
+#
+# --- Try this ---
+# 1. python lessons/00_what_is_a_gan.py   (the full run, about a minute)
+#    Expect: G's points sit on the blobs (mean distance 0.11 instead of 0.42), and the
+#    columns of the digit grid differ more: with more steps G uses z, the "style".
+# 2. python lessons/00_what_is_a_gan.py --quick --baseline
+#    Expect: the untrained players: G's points sit in a clump at the centre, its digits
+#    are blobs that match the requested label 10% of the time (chance), "claim fails".

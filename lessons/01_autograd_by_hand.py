@@ -153,3 +153,23 @@ check.fact("a second backward doubles a.grad", abs(accumulated - 2 * engine["a"]
            f"{accumulated:+.10f} vs 2 x {engine['a']:+.10f}")
 check.done("the engine's gradients are the hand-derived chain rule (paths add), to float64 "
            "precision")
+
+# --- Questions ---
+# 1. Why does a second backward without zero_grad() double a.grad instead of replacing it?
+#    (Answer: .grad ACCUMULATES, so that a value used in several losses sums their
+#    gradients; training loops clear it with zero_grad() every step.)
+# 2. In f(x) = x * tanh(x), x is used twice. Where do the two paths appear in f'(x)?
+#    (Answer: tanh(x) is the path through the left factor, x * (1 - tanh(x)^2) the one
+#    through tanh; the chain rule adds them.)
+# 3. Why can one backward through sum(f(x)) give f'(x) at all 41 points at once?
+#    (Answer: each output depends only on its own input, so the Jacobian is diagonal and
+#    d sum / d x_i = f'(x_i).)
+#
+# --- Try this ---
+# 1. python lessons/01_autograd_by_hand.py --quick --baseline
+#    Expect: the "hand" derivatives keep one path only; dL/da is off by 0.39 and f' by
+#    0.45, both checks print FAILS and the lesson exits with "claim fails".
+# 2. In section 2 change the graph (L and L2) to tanh(a*b + a*a*a) / 2 + b.
+#    Expect: the check FAILS: the hand formulas of section 1 still describe the old graph
+#    (dL/da is off by 0.06). Redo them (e = ab + a^3, a's second path is 3a^2) and it
+#    holds again.

@@ -260,3 +260,20 @@ check.fact("gradgradcheck catches a backward computed on raw arrays",
            if second_order_report is not None else "it passed")
 check.done("central differences in float64 are the oracle, and gradcheck / gradgradcheck "
            "catch wrong backwards")
+
+# --- Questions ---
+# 1. Why is the best central-difference step near eps^(1/3), not as small as possible?
+#    (Answer: truncation error falls like h^2, round-off grows like eps/h; their sum is
+#    smallest where h^3 ~ eps.)
+# 2. CubeBackwardOnArrays has the right first derivative. Why does gradgradcheck reject it?
+#    (Answer: its local derivative is a constant made from a NumPy array, so the graph of
+#    the backward stops there and the second derivative comes out 0 instead of 6x.)
+#
+# --- Try this ---
+# 1. python lessons/02_gradient_checking.py --quick --baseline
+#    Expect: the "oracle" is forward differences in float32, whose error floor is 2.7e-4
+#    instead of 4e-12: the oracle check FAILS and the lesson exits with "claim fails".
+# 2. In Cube.backward return grad_y * (3 * x ** 2 + 1e-5), then + 1e-3.
+#    Expect: 1e-3 is caught, 1e-5 passes: gradcheck's tolerance is atol=1e-5 plus
+#    rtol=1e-3 of the value. With mg.autograd.gradcheck(..., atol=1e-8, rtol=1e-7) the
+#    1e-5 error is caught too, and the correct Cube still passes.

@@ -192,3 +192,20 @@ for name in results:
     check.higher(f"{name}: test accuracy", results[name]["acc"], untrained_acc, by=0.5,
                  at_least=0.7, against="the untrained model")
 check.done("momentum and Adam beat plain SGD in the same steps; accuracy far above chance")
+
+# --- Questions ---
+# 1. Why does every run start with a training loss near log 10 = 2.30?
+#    (Answer: an untrained model spreads its probability about evenly over 10 classes,
+#    and cross-entropy of a uniform guess is -log(1/10).)
+# 2. Why reload the same initial weights and reseed the batches for each optimiser?
+#    (Answer: otherwise a lucky start or lucky batches could explain the difference; here
+#    only the update rule differs.)
+#
+# --- Try this ---
+# 1. In OPTIMISERS give Adam lr=2e-2 (10x).
+#    Expect: about the same final loss (0.36 against 0.39) and test accuracy (0.87), with
+#    a noisier curve: Adam scales each parameter's step by its own gradient history, so a
+#    10x learning rate does not blow it up here.
+# 2. python lessons/03_tensors_layers_optimisers.py --quick --baseline
+#    Expect: all three runs use plain SGD, their final losses are equal (0.92), and the
+#    "beats plain SGD" checks FAIL: "claim fails".

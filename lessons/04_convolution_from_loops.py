@@ -266,3 +266,20 @@ check.lower("max |d<conv2d(x,w), y>/dx - conv_transpose2d(y,w)|", grad_gap, flip
             at_most=1e-10, fmt=".1e")
 check.done("loops = im2col + matmul = F.conv2d, all pass gradcheck, and conv_transpose2d is "
            "conv2d's adjoint")
+
+# --- Questions ---
+# 1. Why is conv_transpose2d with the SAME weight the gradient of conv2d with respect to
+#    its input? (Answer: conv2d is linear in x; the gradient of <A x, y> is A^T y, and
+#    conv_transpose2d is A^T, the adjoint.)
+# 2. Why does a 3x3 kernel with stride 2 make a checkerboard in transposed.png, and a 4x4
+#    one not? (Answer: 3 is not a multiple of the stride 2, so output pixels receive 1 or
+#    2 overlapping stamps in turn; with 4 every pixel receives exactly 2.)
+#
+# --- Try this ---
+# 1. Add dict(stride=3, padding=1) to GEOMETRIES.
+#    Expect: every check still holds: the loops, im2col and the tensor loops equal
+#    F.conv2d, and the adjoint identity holds with output_padding 1 (the formula in
+#    section 4 picks it: stride 3 maps several input sizes to one output size).
+# 2. python lessons/04_convolution_from_loops.py --quick --baseline
+#    Expect: the textbook convolution (flipped kernel) differs from F.conv2d by about 42
+#    and its transpose is no adjoint: "claim fails". PyTorch's conv2d does not flip.

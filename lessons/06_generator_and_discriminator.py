@@ -284,3 +284,19 @@ check.lower("|V(G, D) - (2 JS(p||q) - log 4)|", abs(trained_value - bound),
             abs(untrained_value - bound), times=0.3, at_most=0.05)
 check.done("with G fixed, the trained D(x) is p(x) / (p(x) + q(x)), and the game's value "
            "there is 2 JS(p||q) - log 4")
+
+# --- Questions ---
+# 1. Why is D*(x) = 1/2 everywhere once q = p, and what is loss_d there?
+#    (Answer: p / (p + q) = 1/2; then V = 2 log(1/2) = -log 4, so loss_d = log 4 = 1.386.)
+# 2. Your GAN's log shows loss_d = 1.386 for thousands of steps. Can you conclude that G
+#    matches the data? (Answer: no: a D that learned nothing, D = 1/2, also scores log 4.
+#    Look at the samples or a metric, lesson 14.)
+#
+# --- Try this ---
+# 1. Set FREEZE_AT = 0: the optimal D for the untrained G.
+#    Expect: q and p barely overlap, JS(p||q) = 0.693 = log 2 (its maximum), so
+#    V(G, D*) = 2 log 2 - log 4 = 0, and the trained D reaches it (-0.002): a perfect D,
+#    whose gradient tells G almost nothing (lesson 08).
+# 2. python lessons/06_generator_and_discriminator.py --quick --baseline
+#    Expect: an untrained D sits near 1/2, 0.32 away from p/(p+q) on average, its value is
+#    near -log 4 instead of 2 JS - log 4, and the checks FAIL: "claim fails".

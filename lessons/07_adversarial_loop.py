@@ -324,3 +324,29 @@ else:
                  by=0.4, at_least=0.5, fmt=".2f")
 check.done("the 8-step loop moved G onto the ring and over most of its modes, and it is "
            "gan.train_step")
+
+# --- Questions ---
+# 1. Step 4 feeds D fake.detach(), step 6 feeds D the fakes without detach. Why the
+#    difference? (Answer: in step 4 D's loss must not send gradients into G; in step 6
+#    G's loss MUST reach G, through D, whose weights are frozen instead.)
+# 2. Section 5 describes the classic GAN bug: loss_g built before D's update, backward
+#    after it. Which weights would G's gradient then use, and why is that wrong?
+#    (Answer: the backward uses D's new weights against activations saved with the old
+#    ones: a gradient of no function at all. Steps 4-7 run in the safe order.)
+# 3. Why does the loop not stop when D(real) = D(fake) = 1/2?
+#    (Answer: alternating gradient steps circle the equilibrium instead of settling on it
+#    (lesson 09), and a D that learned nothing also says 1/2; the loop stops on a budget.)
+#
+# --- Try this ---
+# 1. python lessons/07_adversarial_loop.py --quick --loss minimax
+#    Expect: the article's own G loss, log(1 - D(G(z))), learns the ring too but starts
+#    slower (its gradient is small while D rejects the fakes, lesson 08): in 600 steps the
+#    fresh-fakes run reaches 6 of 8 modes (8 with the non-saturating loss); the check holds.
+# 2. python lessons/07_adversarial_loop.py --quick --seed 1   (then --seed 2)
+#    Expect: both versions of step 6 reach 8 of 8 modes within 6 std, and 4 or 5 within
+#    3 std, neither consistently ahead: the reuse is a saving, not a change in what is
+#    learned. (Their CPU times per step are close on a busy machine; on a quiet one the
+#    fresh fakes cost one more forward pass of G.)
+# 3. python lessons/07_adversarial_loop.py --quick --baseline
+#    Expect: an untrained G: 0 of 8 modes, mean distance 1.81 to the nearest mode, and
+#    "claim fails" with both numbers on each line.

@@ -270,3 +270,19 @@ check.lower(f"median |grad G| over the first {EARLY} steps, minimax",
 check.done("as D(G(z)) -> 0 the minimax gradient -> 0 (= -D(G(z))), the non-saturating one "
            "-> -1 (= D(G(z)) - 1), and in training minimax's G gradient starts 10x smaller "
            "once D rejects the fakes")
+
+# --- Questions ---
+# 1. LSGAN's G gradient is 0 at score 1. Why is that no saturation problem?
+#    (Answer: score 1 is LSGAN's target for the fakes: G gets no push exactly when D
+#    already takes its samples for real; where G is worst the gradient is largest.)
+# 2. Why does the training check need D's head start, when the formulas alone show the
+#    saturation? (Answer: an untrained D says 1/2 everywhere, where both losses have the
+#    same gradient, -1/2; saturation needs a D that confidently rejects the fakes.)
+#
+# --- Try this ---
+# 1. python lessons/08_objectives.py --quick --head-start 300
+#    Expect: D(G(z)) starts near 0.01; minimax's median |grad G| over the first 20 steps
+#    falls to about 0.04 against about 8 for the non-saturating loss (200x, not 20x).
+# 2. python lessons/08_objectives.py --quick --head-start 0   (the same as --baseline)
+#    Expect: no saturation: both logit losses start with the same small gradient (~0.08),
+#    the ratio is about 1 and the training check FAILS: "claim fails".

@@ -319,3 +319,23 @@ for name, without in (("NS simultaneous + R1", "NS simultaneous"),
     check.lower(f"{name}: end distance / start distance", distance[name][-1] / distance[name][0],
                 distance[without][-1] / distance[without][0], times=0.2, at_most=0.2)
 check.done("simultaneous GD drifts away from the equilibrium; with R1 it converges")
+
+# --- Questions ---
+# 1. Simultaneous steps spiral out, alternating ones circle forever. What does the
+#    eigenvalues figure show for each? (Answer: |mu| = sqrt(1 + h^2) > 1 for simultaneous
+#    steps, |mu| = 1 exactly for alternating ones (determinant 1), < 1 only with R1.)
+# 2. What does R1 add to the Jacobian, and why does that pull the game in?
+#    (Answer: -gamma on the psi-psi entry; the eigenvalues get real part -gamma/2, a
+#    damping term, so each step shrinks the distance.)
+#
+# --- Try this ---
+# 1. python lessons/09_dynamics.py --quick --h 0.01 --steps 1200
+#    Expect: simultaneous WGAN steps still grow the distance exactly as predicted, but
+#    only to 1.062 after 1200 steps; NS no longer spirals out: its slow inward pull (the
+#    NOTE in section 4) beats the h^2 push, so the NS check FAILS. The step size decides.
+# 2. python lessons/09_dynamics.py --quick --h 0.5
+#    Expect: simultaneous WGAN steps blow up to 6.5e5 in 120 steps (sqrt(1.25)^120),
+#    alternating steps stay on a bounded orbit (1.15), and R1 converges faster than with
+#    h = 0.1 (3e-8): a large step multiplies both the instability and the damping.
+# 3. python lessons/09_dynamics.py --quick --baseline
+#    Expect: gamma = 0, so the "+ R1" paths are plain GD: they drift, and the check fails.

@@ -184,3 +184,18 @@ check.fact("D still scores real digits above generated ones", d_real > d_fake + 
 # Quick-mode threshold pending: issue 15 changes the recipe this lesson uses.
 check.pending("mean distance from a sample to its nearest real digit", near_after, near_before)
 check.done("training moved the samples towards the data")
+
+# --- Questions ---
+# 1. Why decode the same 64 latent vectors after every epoch?
+#    (Answer: each cell then follows one z through training: the grids form a film of
+#    the same "pen" learning, instead of 64 new random samples each time.)
+# 2. After the quick run, D(x) is about 0.98 and D(G(z)) about 0.02. Does that say the
+#    samples are good? (Answer: no, the opposite: D wins easily; it is the mean pixel and
+#    the pictures that show G moving towards digits.)
+#
+# --- Try this ---
+# 1. In the quick config use the DCGAN paper's LR = 2e-4 instead of 5e-4.
+#    Expect: 60 steps are too few at that rate: the samples' mean pixel only moves from
+#    0.00 to -0.11 (the data's is -0.74) and the check FAILS. Short runs need larger steps.
+# 2. python lessons/10_dcgan_mnist.py --quick --baseline
+#    Expect: the untrained G's grey noise, no history.png, and "claim fails".

@@ -243,3 +243,19 @@ check.lower("Wasserstein estimate over the last fifth of training", final, peak,
             against="its peak window during training")
 check.done("the penalty pulls the critic's gradient norm to 1, and the Wasserstein estimate "
            "falls as G moves onto the ring")
+
+# --- Questions ---
+# 1. Why may the critic not use batch norm?
+#    (Answer: the penalty is a per-sample gradient norm; batch norm mixes the samples of a
+#    batch, so one sample's score would depend on the others.)
+# 2. Why does the critic's estimate E f(x) - E f(G(z)) stay below the sliced W1 drawn next
+#    to it, most of the time? (Answer: W1 is the MAXIMUM of that difference over all
+#    1-Lipschitz f; a critic only approaches the maximum, so it under-estimates.)
+#
+# --- Try this ---
+# 1. Set N_CRITIC = 1 (one critic step per G step).
+#    Expect: the critic cannot keep up: its gradient norm at interpolates ends at 0.81,
+#    G wanders (sliced W1 2.2, worse than the untrained G's 1.26) and the check FAILS.
+# 2. Set GP_WEIGHT = 1.0 instead of 10.
+#    Expect: the critic gets steeper (its estimate peaks at 3.6 instead of 2.0), G gets
+#    closer on this toy (sliced W1 0.47 instead of 0.82), and the norm still ends near 1.

@@ -163,3 +163,21 @@ check.fact("rows differ: changing the label changes the image", between > 0.05,
 check.higher("nearest-class-mean agreement with the requested label", agree, untrained_agree,
              by=0.2, at_least=0.3)
 check.done("G draws the digit it is asked for")
+
+# --- Questions ---
+# 1. Why must D see the label? (Answer: otherwise D judges only "is this a digit?", and
+#    G may draw any digit for any label; nothing rewards it for obeying y.)
+# 2. Label agreement is 1.00 in the quick run, yet the columns of a row look alike. Why
+#    can't the check see that? (Answer: it asks which class each image is, not how
+#    different the images of one class are: a collapse WITHIN each class passes.)
+#
+# --- Try this ---
+# 1. Blind D to the label: wrap it as
+#        class Blind(nn.Module):
+#            def __init__(self, d): super().__init__(); self.d, self.embed = d, d.embed
+#            def forward(self, x, labels): return self.d.head(self.d.features(x))
+#    and set D = Blind(D) right after building D.
+#    Expect: G ignores y: rows differ by 0.004 instead of 0.45, agreement falls to chance
+#    (0.09) and the check FAILS. The label only matters because D checks it.
+# 2. python lessons/12_conditional_gan.py --quick --baseline
+#    Expect: the untrained G: agreement 0.10 (chance), "claim fails".

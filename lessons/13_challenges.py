@@ -97,10 +97,11 @@ METHODS = {
 if args.quick:
     del METHODS["spectral norm D"]             # the full run only (see the docstring)
 BASELINE = "baseline (lr_d = 10 x lr_g)"
-# One colour per method, the same in every figure.
+# One colour per method, the same in every figure: the baseline's samples are orange, as in
+# baseline_over_time.png (viz draws a generator's samples in orange).
 COLOURS = {name: colour for name, colour in zip(
     ["baseline (lr_d = 10 x lr_g)", "WGAN-GP", "spectral norm D", "TTUR"],
-    ["tab:red", "tab:green", "tab:purple", "tab:brown"])}
+    ["tab:orange", "tab:green", "tab:purple", "tab:brown"])}
 
 
 def colour_of(name):
@@ -217,3 +218,18 @@ for r in fixes:
     check.lower(f"{r['name']}: largest share of one mode", r["top_share"], baseline["top_share"],
                 times=0.5, fmt=".2f")
 check.done("each fix spreads G over the ring where the baseline collapses")
+
+# --- Questions ---
+# 1. Why does a D that learns 10x faster than G push G into collapse?
+#    (Answer: D sharpens around G's current samples before G can spread; G's best move is
+#    then to jump wholesale to the region D currently likes, one or two modes at a time.)
+# 2. Why judge each fix against the collapsed baseline, rather than the best fix alone?
+#    (Answer: a best-of-3 can pass by luck; each fix must show the effect on its own.)
+#
+# --- Try this ---
+# 1. python lessons/13_challenges.py --quick --lr-ratio 10
+#    Expect: "TTUR" with the baseline's own ratio IS the baseline: 2 of 8 modes, 67% of
+#    the samples on one mode, and its checks FAIL: "claim fails".
+# 2. python lessons/13_challenges.py --quick --lr-ratio 1
+#    Expect: equal learning rates also spread G (6 of 8 modes, at most 14% on one mode):
+#    the ratio, not TTUR's particular 2.5, is what matters here.

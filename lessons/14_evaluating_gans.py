@@ -233,3 +233,20 @@ check.fact("...and not new real digits", memo_real["copy_fraction"] < 0.05,
            f"copy fraction {memo_real['copy_fraction']:.2f}")
 check.done("the losses do not track sample quality, the metrics do, and the memorisation "
            "check tells copies from new samples")
+
+# --- Questions ---
+# 1. Why do the losses settle within a band while the Fréchet distance keeps falling?
+#    (Answer: the losses measure G against the CURRENT D, which improves with it; FD
+#    measures G against the fixed data.)
+# 2. A "generator" that replays training images scores a perfect IS and FD. Which check
+#    catches it, and how? (Answer: the memorisation check: its samples sit much closer to
+#    a training image than held-out real digits do.)
+#
+# --- Try this ---
+# 1. Set NUM_EVAL = 100 (generated points per checkpoint).
+#    Expect: FD gets noisy: a Gaussian fitted to 100 points is itself off, so the last
+#    checkpoint scores 0.16 instead of 0.03 and the best pair's FD ratio drops from 198 to
+#    67. Metrics need enough samples; the losses would not have told you either way.
+# 2. python lessons/14_evaluating_gans.py --quick --baseline
+#    Expect: G never learns: every checkpoint has the same FD (ratio 1.00), and the
+#    check FAILS: "claim fails"; the memorisation checks still hold (they need no G).

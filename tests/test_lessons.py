@@ -107,6 +107,21 @@ def test_every_lesson_has_the_standard_docstring():
             assert "--baseline" in doc, f"{lesson.name}: docstring does not explain --baseline"
 
 
+def test_every_lesson_ends_with_questions_and_variations():
+    for lesson in LESSONS:
+        text = lesson.read_text()
+        assert "# --- Questions ---" in text and "# --- Try this ---" in text, lesson.name
+        questions = text.split("# --- Questions ---")[1].split("# --- Try this ---")[0]
+        variations = text.split("# --- Try this ---")[1]
+        n_questions = len(re.findall(r"^# \d\. ", questions, re.M))
+        n_variations = len(re.findall(r"^# \d\. ", variations, re.M))
+        assert 2 <= n_questions <= 3, f"{lesson.name}: {n_questions} questions"
+        assert 2 <= n_variations <= 3, f"{lesson.name}: {n_variations} variations"
+        assert variations.count("Expect") >= n_variations, \
+            f"{lesson.name}: every variation says what to expect"
+
+
+
 # --- the closing check itself ---
 CLAIMS = f"""
 import sys
