@@ -18,7 +18,9 @@ What to look at
     snapshots.png      a panel per snapshot: data density (blue line), G's histogram
                        (orange) and D(x) (dashed, right axis)
     optimal_d.png      for one frozen G: p, q, the optimum p / (p + q) and the trained D(x)
-    js_divergence.png  2 JS(p||q) - log 4 over training, next to the measured -loss_d
+    js_divergence.png  2 JS(p||q) - log 4 over training, next to the measured -loss_d:
+                       the measured value stays below it (the D being trained, one step
+                       per G step, is never the best D) and both end near -log 4
 
 How to run
     python lessons/06_generator_and_discriminator.py [--quick] [--out DIR] [--seed N]
