@@ -8,8 +8,6 @@ Any key may be missing; `plot_history` draws a panel for each group of keys it f
     loss_d, loss_g           the two players' losses
     d_real, d_fake           mean D(x) and mean D(G(z)): probabilities, or critic scores
     wasserstein              the critic's Wasserstein estimate (WGAN)
-    l1, l2, cycle, identity  reconstruction terms of the image-to-image apps (pix2pix and the
-                             context encoder's L1 / L2, CycleGAN's cycle and identity losses)
     penalty                  gradient penalty (WGAN-GP, R1, ...)
     grad_norm_d, grad_norm_g gradient norms of the two players' parameters
     lr_d, lr_g               learning rates
@@ -29,9 +27,6 @@ HISTORY_PANELS = [
     ("Discriminator outputs", "mean output",
      [("d_real", "mean D(x)  (real)", COLOR_D), ("d_fake", "mean D(G(z))  (fake)", COLOR_G)],
      True, False),
-    ("Reconstruction", "mean |error| (L1) or squared error (L2)",
-     [("l1", "L1", "tab:green"), ("l2", "L2", "tab:olive"), ("cycle", "cycle", "tab:purple"),
-      ("identity", "identity", "tab:brown")], True, False),
     ("Wasserstein estimate", "E[D(x)] - E[D(G(z))]",
      [("wasserstein", "Wasserstein estimate", "tab:green")], True, False),
     ("Gradient penalty", "penalty", [("penalty", "penalty", "tab:purple")], True, False),
