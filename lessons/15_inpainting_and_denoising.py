@@ -43,7 +43,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import minigan as mg  # noqa: E402
-from minigan import apps, data, gan, optim, viz  # noqa: E402
+from minigan import data, gan, optim, viz  # noqa: E402
 from minigan.apps import inpainting, masks, pix2pix  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
