@@ -16,7 +16,10 @@ What to look at:
   formula (line) and the engine's `.grad` (dots) lie on top of each other.
 
 Run it:
-    python lessons/01_autograd_by_hand.py [--quick] [--out DIR] [--seed N]
+    python lessons/01_autograd_by_hand.py [--quick] [--out DIR] [--seed N] [--baseline]
+
+--baseline runs the classic slip instead: the hand derivation forgets that the paths of a
+value used twice ADD (it keeps one path only). The closing check then fails, as it must.
 
 It writes, under --out (default lessons/out/01_autograd_by_hand/): graph.txt and graph.dot
 (render with `dot -Tpng graph.dot -o graph.png` if Graphviz is installed; graph.png is
@@ -31,12 +34,16 @@ import numpy as np
 import minigan as mg
 from minigan import viz
 
+import claims
+
 # --- config ---
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="fewer points on the curve")
 parser.add_argument("--out", default="lessons/out/01_autograd_by_hand/")
 parser.add_argument("--seed", type=int, default=0)
+claims.add_baseline_flag(parser, "a chain rule that forgets to add the second path")
 args = parser.parse_args()
+claims.announce(args.baseline, "the hand derivatives keep one path of a value used twice")
 os.makedirs(args.out, exist_ok=True)
 mg.manual_seed(args.seed)
 n_points = 41 if args.quick else 401        # points on the plotted curve
@@ -60,6 +67,10 @@ e_val = a_val * b_val + a_val * a_val
 t_val = math.tanh(e_val)
 dL_de = 0.5 * (1 - t_val ** 2)
 hand = {"a": dL_de * (b_val + 2 * a_val), "b": dL_de * a_val + 1.0}
+# The slip this lesson guards against: keep only the path through c, as if `a` fed one op.
+one_path = {"a": dL_de * b_val, "b": dL_de * a_val + 1.0}
+if args.baseline:
+    hand = one_path
 print(f"hand:   dL/da = {hand['a']:+.10f}   dL/db = {hand['b']:+.10f}")
 
 # --- 2. the same graph, by the engine ---
@@ -98,8 +109,13 @@ f = x * mg.tanh(x)                                                            # 
 f.sum().backward()
 xs = x.detach().numpy()
 engine_df = x.grad.numpy()
+# x is used twice (x and tanh(x)): the product rule is the two paths adding.
 hand_df = np.tanh(xs) + xs * (1 - np.tanh(xs) ** 2)
+one_path_df = np.tanh(xs)                                # the slip: the path through tanh dropped
+if args.baseline:
+    hand_df = one_path_df
 curve_error = float(np.abs(engine_df - hand_df).max())
+one_path_curve_error = float(np.abs(engine_df - one_path_df).max())
 print(f"f(x) = x tanh(x) on {n_points} points: max |hand f' - engine f'| = {curve_error:.2e}")
 
 # --- 4. the figure ---
@@ -125,10 +141,35 @@ fig.savefig(path, dpi=110, bbox_inches="tight")
 print("wrote", path)
 
 # --- 5. the claim ---
-for name in ("a", "b"):
-    assert abs(hand[name] - engine[name]) < 1e-12, \
-        f"dL/d{name}: hand {hand[name]} and engine {engine[name]} should agree to 1e-12"
-assert abs(accumulated - 2 * engine["a"]) < 1e-12, \
-    f"a second backward should double a.grad, got {accumulated} vs 2 x {engine['a']}"
-assert curve_error < 1e-12, f"hand-derived f' and the engine's differ by {curve_error}"
-print("claim holds: the engine's gradients are the hand-derived chain rule, to float64 precision")
+# The baseline is the one-path chain rule: if the engine only matched THAT, the lesson
+# would have taught the wrong rule.
+check = claims.ClaimCheck(args.baseline, "the chain rule without adding paths")
+gap = max(abs(hand[name] - engine[name]) for name in ("a", "b"))
+one_path_gap = max(abs(one_path[name] - engine[name]) for name in ("a", "b"))
+check.lower("max |hand - engine| of dL/da, dL/db", gap, one_path_gap, at_most=1e-12, fmt=".2e")
+check.lower("max |hand f' - engine f'| on the curve", curve_error, one_path_curve_error,
+            at_most=1e-12, fmt=".2e")
+check.fact("a second backward doubles a.grad", abs(accumulated - 2 * engine["a"]) < 1e-12,
+           f"{accumulated:+.10f} vs 2 x {engine['a']:+.10f}")
+check.done("the engine's gradients are the hand-derived chain rule (paths add), to float64 "
+           "precision")
+
+# --- Questions ---
+# 1. Why does a second backward without zero_grad() double a.grad instead of replacing it?
+#    (Answer: .grad ACCUMULATES, so that a value used in several losses sums their
+#    gradients; training loops clear it with zero_grad() every step.)
+# 2. In f(x) = x * tanh(x), x is used twice. Where do the two paths appear in f'(x)?
+#    (Answer: tanh(x) is the path through the left factor, x * (1 - tanh(x)^2) the one
+#    through tanh; the chain rule adds them.)
+# 3. Why can one backward through sum(f(x)) give f'(x) at all 41 points at once?
+#    (Answer: each output depends only on its own input, so the Jacobian is diagonal and
+#    d sum / d x_i = f'(x_i).)
+#
+# --- Try this ---
+# 1. python lessons/01_autograd_by_hand.py --quick --baseline
+#    Expect: the "hand" derivatives keep one path only; dL/da is off by 0.39 and f' by
+#    0.45, both checks print FAILS and the lesson exits with "claim fails".
+# 2. In section 2 change the graph (L and L2) to tanh(a*b + a*a*a) / 2 + b.
+#    Expect: the check FAILS: the hand formulas of section 1 still describe the old graph
+#    (dL/da is off by 0.06). Redo them (e = ab + a^3, a's second path is 3a^2) and it
+#    holds again.

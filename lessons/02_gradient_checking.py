@@ -20,7 +20,10 @@ What to look at:
   differences; the forgotten-chain-rule bug hides on the diagonal and shows off it.
 
 Run it:
-    python lessons/02_gradient_checking.py [--quick] [--out DIR] [--seed N]
+    python lessons/02_gradient_checking.py [--quick] [--out DIR] [--seed N] [--baseline]
+
+--baseline takes the naive oracle instead, forward differences in float32: the closing
+check (the oracle's error floor must be 10^4 times below the naive one) then fails.
 
 It writes, under --out (default lessons/out/02_gradient_checking/): fd_error.png,
 fd_forward_vs_central.png and broken_backward.png.
@@ -34,12 +37,16 @@ import minigan as mg
 from minigan import viz
 from minigan.gradcheck import GradcheckError
 
+import claims
+
 # --- config ---
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="fewer step sizes, smaller inputs")
 parser.add_argument("--out", default="lessons/out/02_gradient_checking/")
 parser.add_argument("--seed", type=int, default=0)
+claims.add_baseline_flag(parser, "forward differences in float32 as the oracle")
 args = parser.parse_args()
+claims.announce(args.baseline, "the oracle is forward differences in float32")
 os.makedirs(args.out, exist_ok=True)
 mg.manual_seed(args.seed)
 n_steps = 49 if args.quick else 193         # step sizes from 1e-14 to 1
@@ -218,28 +225,55 @@ assert mg.autograd.gradcheck(layer, (x, w)) and mg.autograd.gradgradcheck(layer,
 print("gradcheck + gradgradcheck(tanh(x @ w)): passed")
 
 # --- 4. the claims ---
+# The claim is about the oracle: central differences in float64 get 10^4x closer to the
+# true derivative than the naive forward differences in float32 (the baseline).
+oracle = "forward, float32" if args.baseline else "central, float64"
+check = claims.ClaimCheck(args.baseline, "forward differences in float32")
+check.lower(f"error floor of the oracle ({oracle})", floor[oracle], floor["forward, float32"],
+            times=1e-4, at_most=1e-9, fmt=".1e")
 for name, dtype in (("float32", np.float32), ("float64", np.float64)):
     eps = np.finfo(dtype).eps
-    h, err = best[f"central, {name}"]
+    h = best[f"central, {name}"][0]
     # NOTE: the bottom of the V is noisy (round-off is luck of the draw), hence 100x margins.
-    assert eps ** (1 / 3) / 100 < h < eps ** (1 / 3) * 100, \
-        f"central {name}: best step {h:.1e} should be near eps^(1/3) = {eps ** (1 / 3):.1e}"
+    check.fact(f"central {name}: best step near eps^(1/3)",
+               eps ** (1 / 3) / 100 < h < eps ** (1 / 3) * 100,
+               f"best h {h:.1e}, eps^(1/3) = {eps ** (1 / 3):.1e}")
     margin = 100 if name == "float64" else 2
-    assert floor[f"central, {name}"] * margin < floor[f"forward, {name}"], \
-        f"{name}: central differences should get {margin}x closer than forward ones: " \
-        f"{floor[f'central, {name}']:.1e} vs {floor[f'forward, {name}']:.1e}"
+    check.fact(f"{name}: central {margin}x closer than forward",
+               floor[f"central, {name}"] * margin < floor[f"forward, {name}"],
+               f"{floor[f'central, {name}']:.1e} vs {floor[f'forward, {name}']:.1e}")
     tiny = errors[f"central, {name}"][np.argmin(abs(steps - 1e-12))]
-    assert tiny > 100 * floor[f"central, {name}"], \
-        f"{name}: round-off should make h=1e-12 ({tiny:.1e}) 100x worse than the best steps"
-assert best["central, float32"][0] > 10 * best["central, float64"][0], \
-    "float32's best step should be much larger than float64's (its round-off is larger)"
-assert floor["central, float64"] < floor["central, float32"] / 1e4, \
-    "float64's best central difference should be 10^4x more accurate than float32's"
+    check.fact(f"{name}: round-off makes h=1e-12 100x worse than the best steps",
+               tiny > 100 * floor[f"central, {name}"],
+               f"{tiny:.1e} vs floor {floor[f'central, {name}']:.1e}")
+check.fact("float32's best step is much larger than float64's",
+           best["central, float32"][0] > 10 * best["central, float64"][0],
+           f"{best['central, float32'][0]:.1e} vs {best['central, float64'][0]:.1e}")
 for name, report in reports.items():
-    assert report is not None, f"gradcheck should have caught {name}"
-assert "grad_output" in reports["CubeForgotChainRule"], \
-    "the report should hint that the backward ignores its incoming gradient"
-assert second_order_report is not None, \
-    "gradgradcheck should catch a backward computed on raw arrays"
-print("claims hold: central differences in float64 are the oracle, and gradcheck / "
-      "gradgradcheck catch wrong backwards")
+    check.fact(f"gradcheck catches {name}", report is not None, "GradcheckError raised"
+               if report is not None else "it passed")
+hinted = "incoming gradient" in (reports["CubeForgotChainRule"] or "")
+check.fact("the report hints that the backward ignores its incoming gradient", hinted,
+           "hint present" if hinted else "no such hint")
+check.fact("gradgradcheck catches a backward computed on raw arrays",
+           second_order_report is not None, "GradcheckError raised"
+           if second_order_report is not None else "it passed")
+check.done("central differences in float64 are the oracle, and gradcheck / gradgradcheck "
+           "catch wrong backwards")
+
+# --- Questions ---
+# 1. Why is the best central-difference step near eps^(1/3), not as small as possible?
+#    (Answer: truncation error falls like h^2, round-off grows like eps/h; their sum is
+#    smallest where h^3 ~ eps.)
+# 2. CubeBackwardOnArrays has the right first derivative. Why does gradgradcheck reject it?
+#    (Answer: its local derivative is a constant made from a NumPy array, so the graph of
+#    the backward stops there and the second derivative comes out 0 instead of 6x.)
+#
+# --- Try this ---
+# 1. python lessons/02_gradient_checking.py --quick --baseline
+#    Expect: the "oracle" is forward differences in float32, whose error floor is 2.7e-4
+#    instead of 4e-12: the oracle check FAILS and the lesson exits with "claim fails".
+# 2. In Cube.backward return grad_y * (3 * x ** 2 + 1e-5), then + 1e-3.
+#    Expect: 1e-3 is caught, 1e-5 passes: gradcheck's tolerance is atol=1e-5 plus
+#    rtol=1e-3 of the value. With mg.autograd.gradcheck(..., atol=1e-8, rtol=1e-7) the
+#    1e-5 error is caught too, and the correct Cube still passes.

@@ -13,7 +13,10 @@ What to look at:
 - predictions.png: test digits with the Adam model's guess (red when wrong).
 
 Run it:
-    python lessons/03_tensors_layers_optimisers.py [--quick] [--out DIR] [--seed N]
+    python lessons/03_tensors_layers_optimisers.py [--quick] [--out DIR] [--seed N] [--baseline]
+
+--baseline trains all three with plain SGD (the baseline the claim is about): momentum and
+Adam then no longer beat it, and the closing check fails.
 
 It writes, under --out (default lessons/out/03_tensors_layers_optimisers/): loss_curves.png
 and predictions.png. Data: 5,000 real MNIST digits (minigan.data.mnist_5k, shipped with
@@ -30,12 +33,16 @@ import minigan as mg
 from minigan import data, nn, optim, viz
 import minigan.nn.functional as F
 
+import claims
+
 # --- config ---
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="fewer steps")
 parser.add_argument("--out", default="lessons/out/03_tensors_layers_optimisers/")
 parser.add_argument("--seed", type=int, default=0)
+claims.add_baseline_flag(parser, "plain SGD in place of momentum and Adam")
 args = parser.parse_args()
+claims.announce(args.baseline, "every run uses plain SGD (lr 0.02)")
 os.makedirs(args.out, exist_ok=True)
 steps = 300 if args.quick else 3000        # optimiser steps per run
 batch_size = 32
@@ -46,6 +53,8 @@ OPTIMISERS = {                              # name -> how to build it from the p
     "SGD + momentum 0.9 (lr 0.02)": lambda p: optim.SGD(p, lr=0.02, momentum=0.9),
     "Adam (lr 2e-3)": lambda p: optim.Adam(p, lr=2e-3),
 }
+if args.baseline:                           # the do-nothing variant: no better optimiser
+    OPTIMISERS = {name: OPTIMISERS["SGD (lr 0.02)"] for name in OPTIMISERS}
 
 # --- 1. tensors: the data ---
 # Real MNIST digits, shrunk 2x by averaging 2x2 blocks: 14x14 keeps them readable and the
@@ -108,6 +117,8 @@ def train_with(make_optimiser):
 
 
 # --- 4. three optimisers, same start, same batches ---
+untrained_acc = accuracy(model0, test_x, test_y)          # the untrained model: about chance
+print(f"untrained model: test accuracy {untrained_acc:.3f}")
 results = {}
 for name, make in OPTIMISERS.items():
     print(f"training with {name}")
@@ -172,12 +183,29 @@ fig.savefig(path, dpi=110, bbox_inches="tight")
 print("wrote", path)
 
 # --- 6. the claims ---
-assert linear_gap < 1e-5, f"nn.Linear should be x @ W.T + b, differs by {linear_gap}"
+check = claims.ClaimCheck(args.baseline, "plain SGD")
+check.fact("nn.Linear is x @ W.T + b", linear_gap < 1e-5, f"max difference {linear_gap:.1e}")
 sgd = results["SGD (lr 0.02)"]["final"]
 for name in ("SGD + momentum 0.9 (lr 0.02)", "Adam (lr 2e-3)"):
-    assert results[name]["final"] < 0.7 * sgd, \
-        f"{name} should reach a clearly lower loss than plain SGD in {steps} steps: " \
-        f"{results[name]['final']:.3f} vs {sgd:.3f}"
-    assert results[name]["acc"] > 0.7, \
-        f"{name}: test accuracy {results[name]['acc']:.2f} should clearly beat chance (0.1)"
-print("claims hold: momentum and Adam beat plain SGD in the same steps; accuracy far above chance")
+    check.lower(f"{name}: final training loss", results[name]["final"], sgd, times=0.7)
+for name in results:
+    check.higher(f"{name}: test accuracy", results[name]["acc"], untrained_acc, by=0.5,
+                 at_least=0.7, against="the untrained model")
+check.done("momentum and Adam beat plain SGD in the same steps; accuracy far above chance")
+
+# --- Questions ---
+# 1. Why does every run start with a training loss near log 10 = 2.30?
+#    (Answer: an untrained model spreads its probability about evenly over 10 classes,
+#    and cross-entropy of a uniform guess is -log(1/10).)
+# 2. Why reload the same initial weights and reseed the batches for each optimiser?
+#    (Answer: otherwise a lucky start or lucky batches could explain the difference; here
+#    only the update rule differs.)
+#
+# --- Try this ---
+# 1. In OPTIMISERS give Adam lr=2e-2 (10x).
+#    Expect: about the same final loss (0.36 against 0.39) and test accuracy (0.87), with
+#    a noisier curve: Adam scales each parameter's step by its own gradient history, so a
+#    10x learning rate does not blow it up here.
+# 2. python lessons/03_tensors_layers_optimisers.py --quick --baseline
+#    Expect: all three runs use plain SGD, their final losses are equal (0.92), and the
+#    "beats plain SGD" checks FAIL: "claim fails".

@@ -17,7 +17,11 @@ What to look at:
   kernel, overlapping stamps add up (the "checkerboard" of uneven overlaps).
 
 Run it:
-    python lessons/04_convolution_from_loops.py [--quick] [--out DIR] [--seed N]
+    python lessons/04_convolution_from_loops.py [--quick] [--out DIR] [--seed N] [--baseline]
+
+--baseline writes the textbook convolution instead, which flips the kernel: the versions
+written here no longer equal F.conv2d (PyTorch's conv2d does NOT flip), nor is the flipped
+transpose an adjoint, and the closing check fails.
 
 It writes, under --out (default lessons/out/04_convolution_from_loops/): im2col.png and
 transposed.png.
@@ -32,12 +36,16 @@ import minigan as mg
 from minigan import data
 import minigan.nn.functional as F
 
+import claims
+
 # --- config ---
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="smaller shapes for the checks")
 parser.add_argument("--out", default="lessons/out/04_convolution_from_loops/")
 parser.add_argument("--seed", type=int, default=0)
+claims.add_baseline_flag(parser, "the textbook convolution, with a flipped kernel")
 args = parser.parse_args()
+claims.announce(args.baseline, "every hand-written version flips the kernel")
 os.makedirs(args.out, exist_ok=True)
 mg.manual_seed(args.seed)
 # Shapes for the equality checks, and (smaller) for the finite-difference checks, which
@@ -50,6 +58,18 @@ gc_out = 2 if args.quick else 3                                   # O for gradch
 
 def out_size(size, k, stride, padding):
     return (size + 2 * padding - k) // stride + 1
+
+
+def flip(w):
+    """The kernel turned by 180 degrees, w[:, :, ::-1, ::-1]: the textbook convolution's."""
+    flipped = np.ascontiguousarray(w.detach().numpy()[:, :, ::-1, ::-1])
+    return mg.tensor(flipped, dtype=w.dtype, requires_grad=w.requires_grad)
+
+
+def as_written(w):
+    """The kernel our versions use: as is (cross-correlation, like PyTorch), or flipped
+    under --baseline (the textbook convolution)."""
+    return flip(w) if args.baseline else w
 
 
 # --- 1. convolution as loops (NumPy arrays, the definition) ---
@@ -78,7 +98,7 @@ w = mg.randn(O, C, K, K, dtype=mg.float64)                        # (O, C, K, K)
 loops_gap = 0.0
 for geo in GEOMETRIES:
     start = time.perf_counter()
-    y_loops = conv2d_loops(x.numpy(), w.numpy(), **geo)           # (N, O, OH, OW)
+    y_loops = conv2d_loops(x.numpy(), as_written(w).numpy(), **geo)   # (N, O, OH, OW)
     t_loops = time.perf_counter() - start
     y_ref = F.conv2d(x, w, **geo).numpy()
     loops_gap = max(loops_gap, float(np.abs(y_loops - y_ref).max()))
@@ -116,9 +136,9 @@ im2col_gap = tensor_loops_gap = 0.0
 for geo in GEOMETRIES:
     y_ref = F.conv2d(x, w, **geo)
     start = time.perf_counter()
-    y_cols = conv2d_im2col(x, w, **geo)
+    y_cols = conv2d_im2col(x, as_written(w), **geo)
     t_cols = time.perf_counter() - start
-    y_tl = conv2d_tensor_loops(x, w, **geo)
+    y_tl = conv2d_tensor_loops(x, as_written(w), **geo)
     im2col_gap = max(im2col_gap, float((y_cols - y_ref).abs().max()))
     tensor_loops_gap = max(tensor_loops_gap, float((y_tl - y_ref).abs().max()))
     print(f"im2col {geo}: columns {tuple(F.unfold(x, K, **geo).shape)}, max |im2col - F.conv2d| = "
@@ -144,13 +164,13 @@ for name, conv in (("tensor loops", conv2d_tensor_loops), ("im2col + matmul", co
 # For a linear map A, the adjoint A^T is defined by <A x, y> = <x, A^T y> for all x, y.
 # conv2d(., w) is linear in x; conv_transpose2d(., w) with the SAME weight is its adjoint.
 # With stride 2 several input sizes give the same output size; output_padding picks ours.
-adjoint_gap, grad_gap = 0.0, 0.0
+adjoint_gap = grad_gap = flipped_adjoint_gap = flipped_grad_gap = 0.0
 for geo in GEOMETRIES:
     y_shape = F.conv2d(x, w, **geo).shape                         # (N, O, OH, OW)
     y = mg.randn(*y_shape, dtype=mg.float64)
     oh = y_shape[2]
     output_padding = H - ((oh - 1) * geo["stride"] - 2 * geo["padding"] + K)
-    xt = F.conv_transpose2d(y, w, output_padding=output_padding, **geo)   # (N, C, H, W)
+    xt = F.conv_transpose2d(y, as_written(w), output_padding=output_padding, **geo)  # (N, C, H, W)
     left = float((F.conv2d(x, w, **geo) * y).sum())               # <conv2d(x, w), y>
     right = float((x * xt).sum())                                 # <x, conv_transpose2d(y, w)>
     adjoint_gap = max(adjoint_gap, abs(left - right) / abs(left))
@@ -158,6 +178,11 @@ for geo in GEOMETRIES:
     xr = x.detach().requires_grad_()
     gx, = mg.autograd.grad((F.conv2d(xr, w, **geo) * y).sum(), xr)
     grad_gap = max(grad_gap, float((gx - xt).abs().max()))
+    # The baseline for the claim: the same with the flipped kernel, which is NOT the adjoint.
+    xt_flipped = F.conv_transpose2d(y, flip(w), output_padding=output_padding, **geo)
+    flipped_adjoint_gap = max(flipped_adjoint_gap,
+                              abs(left - float((x * xt_flipped).sum())) / abs(left))
+    flipped_grad_gap = max(flipped_grad_gap, float((gx - xt_flipped).abs().max()))
     print(f"adjoint {geo}: <conv2d(x,w), y> = {left:+.6f}, <x, conv_transpose2d(y,w)> = "
           f"{right:+.6f}; output_padding {output_padding}; |grad - conv_transpose2d| = "
           f"{float((gx - xt).abs().max()):.1e}")
@@ -225,12 +250,36 @@ fig.savefig(path, dpi=110, bbox_inches="tight")
 print("wrote", path)
 
 # --- 6. the claims ---
-assert loops_gap < 1e-10, f"the loops should equal F.conv2d, differ by {loops_gap}"
-assert tensor_loops_gap < 1e-10, f"the tensor loops should equal F.conv2d, differ by {tensor_loops_gap}"
-assert im2col_gap < 1e-10, f"im2col + matmul should equal F.conv2d, differ by {im2col_gap}"
-assert all(checked.values()) and transpose_checked, "every version should pass gradcheck"
-assert adjoint_gap < 1e-10, f"<conv2d(x,w), y> should equal <x, conv_transpose2d(y,w)>, " \
-                            f"relative gap {adjoint_gap}"
-assert grad_gap < 1e-10, f"conv_transpose2d should be conv2d's input gradient, differs by {grad_gap}"
-print("claims hold: loops = im2col + matmul = F.conv2d, all pass gradcheck, and "
-      "conv_transpose2d is conv2d's adjoint")
+# The baseline is the textbook convolution (kernel flipped): measured here on the first
+# geometry, it is what "loops = F.conv2d" would give if we had written the wrong thing.
+flip_gap = float(np.abs(conv2d_loops(x.numpy(), flip(w).numpy(), **GEOMETRIES[0])
+                        - F.conv2d(x, w, **GEOMETRIES[0]).numpy()).max())
+check = claims.ClaimCheck(args.baseline, "the flipped, textbook convolution")
+for name, gap in (("loops", loops_gap), ("tensor loops", tensor_loops_gap),
+                  ("im2col + matmul", im2col_gap)):
+    check.lower(f"max |{name} - F.conv2d|", gap, flip_gap, at_most=1e-10, fmt=".1e")
+check.fact("every version passes gradcheck", all(checked.values()) and transpose_checked,
+           f"{sum(checked.values())}/{len(checked)} + conv_transpose2d")
+check.lower("relative gap <conv2d(x,w), y> vs <x, conv_transpose2d(y,w)>", adjoint_gap,
+            flipped_adjoint_gap, at_most=1e-10, fmt=".1e")
+check.lower("max |d<conv2d(x,w), y>/dx - conv_transpose2d(y,w)|", grad_gap, flipped_grad_gap,
+            at_most=1e-10, fmt=".1e")
+check.done("loops = im2col + matmul = F.conv2d, all pass gradcheck, and conv_transpose2d is "
+           "conv2d's adjoint")
+
+# --- Questions ---
+# 1. Why is conv_transpose2d with the SAME weight the gradient of conv2d with respect to
+#    its input? (Answer: conv2d is linear in x; the gradient of <A x, y> is A^T y, and
+#    conv_transpose2d is A^T, the adjoint.)
+# 2. Why does a 3x3 kernel with stride 2 make a checkerboard in transposed.png, and a 4x4
+#    one not? (Answer: 3 is not a multiple of the stride 2, so output pixels receive 1 or
+#    2 overlapping stamps in turn; with 4 every pixel receives exactly 2.)
+#
+# --- Try this ---
+# 1. Add dict(stride=3, padding=1) to GEOMETRIES.
+#    Expect: every check still holds: the loops, im2col and the tensor loops equal
+#    F.conv2d, and the adjoint identity holds with output_padding 1 (the formula in
+#    section 4 picks it: stride 3 maps several input sizes to one output size).
+# 2. python lessons/04_convolution_from_loops.py --quick --baseline
+#    Expect: the textbook convolution (flipped kernel) differs from F.conv2d by about 42
+#    and its transpose is no adjoint: "claim fails". PyTorch's conv2d does not flip.

@@ -270,3 +270,20 @@ assert fast > 2, f"the default fast path should beat the reference by far on the
                  f"layers (typically 10-25x), measured {speedups}"
 print(f"claims hold: every backend computes the reference's numbers, and the fast path is "
       f"{fast:.0f}x faster on {big}")
+
+# --- Questions ---
+# 1. The 1-channel layer Conv2d(1, 64) does little arithmetic per byte it reads and writes.
+#    Which roof limits it, and why does BLAS help it least?
+#    (Answer: the slanted, memory roof: with C=1 each input byte feeds only 16 multiply-adds
+#    per output channel, so moving data, not arithmetic, sets the time.)
+# 2. Why does the lesson compare best-of-N times, and only ratios, never absolute times?
+#    (Answer: other processes can only add time; the minimum is the least disturbed run,
+#    and a ratio of two such minima survives a busy machine far better than either time.)
+#
+# --- Try this ---
+# 1. OPENBLAS_NUM_THREADS=1 python lessons/05_fast_kernels.py --quick
+#    Expect: the GEMM peak drops to about half on a 2-core machine, and the BLAS paths
+#    with it; the reference (NumPy einsum per tap) changes little, so the speed-ups shrink.
+# 2. Set batch = 64 in the config and run --quick again.
+#    Expect: the BLAS paths get closer to the roof (bigger matrices amortise packing and
+#    thread start-up); the reference's GFLOP/s stays about the same.

@@ -10,23 +10,30 @@ What you will learn
       baselines that need no learning (mean fill, nearest neighbour, the noisy input).
 
 What to look at
-    masks_and_noise.png   the three hole shapes and the two noises of the held-out set
-    inpainting.png        masked input, mean fill, nearest neighbour, context encoder, original
+    masks_and_noise.png   the three hole shapes (missing pixels in cyan) and the two noises
+    inpainting.png        masked input, mean fill, nearest neighbour, context encoder,
+                          original; the hole is cyan in the input and outlined in the rest
     denoising.png         noisy input, L1 only, pix2pix, clean (PSNR in the row labels)
-    history.png           the losses of the context encoder while it trains
+    history.png           the context encoder while it trains: losses, D's outputs, the
+                          hole L1 and G's gradient norm
 
 How to run
-    python lessons/15_inpainting_and_denoising.py [--quick] [--out DIR] [--seed N]
+    python lessons/15_inpainting_and_denoising.py [--quick] [--out DIR] [--seed N] [--baseline]
     (--quick: a few dozen steps, a small test set; the full run trains for a few minutes.
     Latent optimisation in a DCGAN, the second inpainting method, is in
     `minigan train inpaint` + `minigan eval`: it needs a trained DCGAN.)
+    --baseline leaves the context encoder untrained and trains pix2pix with L1 only (no
+    adversarial term): the closing check then fails, as it must.
 
 It writes masks_and_noise.png, inpainting.png, denoising.png and history.png under --out
-(default lessons/out/15_inpainting_and_denoising/), and ends by asserting that the
-denoiser beats its noisy input in PSNR (full run: by > 5 dB) and the context encoder learned
-to fill holes (full run: better than mean fill on the hole, in L1 and PSNR).
+(default lessons/out/15_inpainting_and_denoising/), and ends by checking that the denoiser
+beats its noisy input in PSNR (full run: by > 5 dB) and the context encoder fills holes
+better than it did untrained (full run: better than mean fill on the hole, in L1 and PSNR).
+It prints, next to them, the comparisons with mean fill and with L1-only training whose
+quick-mode thresholds are still to be set (issue 15's recipes).
 """
 import argparse
+import copy
 import os
 import time
 
@@ -36,15 +43,20 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import minigan as mg  # noqa: E402
-from minigan import apps, data, gan, optim, viz  # noqa: E402
+from minigan import data, gan, optim, viz  # noqa: E402
 from minigan.apps import inpainting, masks, pix2pix  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import claims  # noqa: E402
 
 # --- config ---
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="a short run (what the tests run)")
 parser.add_argument("--out", default="lessons/out/15_inpainting_and_denoising/", help="output folder")
 parser.add_argument("--seed", type=int, default=0)
+claims.add_baseline_flag(parser, "an untrained context encoder, and pix2pix without its GAN term")
 args = parser.parse_args()
+claims.announce(args.baseline, "the context encoder gets 0 steps; pix2pix trains with L1 only")
 
 STEPS = 100 if args.quick else 1500          # per model
 LR_G = 2e-3 if args.quick else 5e-4          # a short run needs bigger steps
@@ -53,6 +65,7 @@ BASE = 8 if args.quick else 16               # U-Net / PatchGAN width
 L1_WEIGHT = 50.0
 N_TEST = 40 if args.quick else 300
 LOG_EVERY = max(STEPS // 5, 1)
+HOLE_COLOUR = np.array([0.09, 0.75, 0.81])   # missing pixels: cyan, visible on black and white
 os.makedirs(args.out, exist_ok=True)
 mg.manual_seed(args.seed)
 start = time.perf_counter()
@@ -61,22 +74,62 @@ start = time.perf_counter()
 train = data.mnist_5k("train").tensors[0].numpy()        # (4500, 1, 28, 28) in [-1, 1]
 test = data.mnist_5k("test").tensors[0].numpy()[:N_TEST]  # never trained on
 rng = np.random.default_rng(args.seed)
-examples = [("centre hole", masks.apply_mask(test[:4], masks.make_masks("center", 4, rng))),
-            ("random squares", masks.apply_mask(test[:4], masks.make_masks("squares", 4, rng))),
-            ("half missing", masks.apply_mask(test[:4], masks.make_masks("half", 4, rng))),
-            ("Gaussian noise", masks.add_noise(test[:4], "gaussian", rng)),
-            ("salt & pepper", masks.add_noise(test[:4], "salt_pepper", rng))]
-apps.cyclegan.plot_rows(examples, "What the models must undo: three holes, two noises",
-                        os.path.join(args.out, "masks_and_noise.png"))
+
+
+def to_rgb(images, hole=None):
+    """(N, 1, H, W) in [-1, 1] -> (N, H, W, 3) in [0, 1], missing pixels in HOLE_COLOUR."""
+    rgb = np.repeat(((images[:, 0] + 1) / 2).clip(0, 1)[..., None], 3, axis=-1)
+    if hole is not None:
+        rgb[hole[:, 0] > 0.5] = HOLE_COLOUR
+    return rgb
+
+
+def plot_rows(rows, title, path, notes=None, groups=None):
+    """One row per (label, images (n, 1, H, W), hole to paint or None, hole to outline or None).
+
+    notes: {(row, column): text} written under that cell; groups: column titles, one per
+    equal block of columns (the mask kinds)."""
+    n = len(rows[0][1])
+    fig = Figure(figsize=(0.75 * n + 1.8, 0.95 * len(rows) + 0.6))
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for r, (label, images, paint, outline) in enumerate(rows):
+        rgb = to_rgb(images, paint)
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(rgb[c], interpolation="nearest")
+            if outline is not None:                       # where the hole was
+                ax.contour(outline[c, 0], levels=[0.5], colors=[HOLE_COLOUR], linewidths=0.8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if (notes or {}).get((r, c)):
+                ax.set_xlabel(notes[(r, c)], fontsize=7, labelpad=1)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    for g, name in enumerate(groups or []):
+        per = n // len(groups)
+        axes[0, g * per + per // 2].set_title(name, fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+shown_masks = {kind: masks.make_masks(kind, 4, rng) for kind in masks.MASK_KINDS}   # (4, 1, 28, 28)
+examples = [(f"{kind} hole", masks.apply_mask(test[:4], hole), hole, None)
+            for kind, hole in shown_masks.items()]
+examples += [(name, masks.add_noise(test[:4], kind, rng), None, None)
+             for name, kind in (("Gaussian noise", "gaussian"), ("salt & pepper", "salt_pepper"))]
+plot_rows(examples, "What the models must undo: three holes (cyan), two noises",
+          os.path.join(args.out, "masks_and_noise.png"))
 
 # --- 2. the context encoder: masked image + mask in, completion out ---
 cfg = dict(inpainting.DEFAULTS, base=BASE, batch_size=BATCH, l1_weight=L1_WEIGHT)
 G, D = inpainting.build(cfg)                 # UNet(2 -> 1), PatchDiscriminator(2)
+G_untrained = copy.deepcopy(G)               # the baseline of the claim
+CE_STEPS = 0 if args.baseline else STEPS     # --baseline: the context encoder never trains
 opt_g = optim.Adam(G.parameters(), lr=LR_G, betas=(0.5, 0.999))
 opt_d = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
 loss = gan.get_loss("nonsaturating")
 monitor = gan.Monitor()
-for step in range(STEPS):
+for step in range(CE_STEPS):
     x = train[rng.integers(0, len(train), BATCH)]                     # (B, 1, 28, 28)
     hole = masks.make_masks("mixed", BATCH, rng)                       # 1 = missing
     g_in = mg.tensor(inpainting.context_input(x, hole))                # (B, 2, 28, 28)
@@ -87,14 +140,31 @@ for step in range(STEPS):
     if (step + 1) % LOG_EVERY == 0:
         print(f"inpaint step {step + 1:5d}  loss_d {monitor.last('loss_d'):.3f}  "
               f"hole L1 {monitor.last('l1', 20):.4f}  {time.perf_counter() - start:.1f}s")
-viz.plot_history(monitor.rows, os.path.join(args.out, "history.png"), title="context encoder")
+if monitor.rows:                             # none under --baseline
+    viz.plot_history(monitor.rows, os.path.join(args.out, "history.png"),
+                     title="context encoder (L1: on the hole only)")
 
 # --- 3. inpainting vs the baselines, on the hole only ---
-ip = inpainting.evaluate(models=(G, None), n=N_TEST, seed=args.seed,
-                         figure=os.path.join(args.out, "inpainting.png"))
+ip = inpainting.evaluate(models=(G, None), n=N_TEST, seed=args.seed)
+untrained = inpainting.evaluate(models=(G_untrained, None), n=N_TEST, seed=args.seed)
 for kind in ("center", "squares", "half"):
     print(f"{kind:8s} hole PSNR (L1): " + "  ".join(f"{name} {v['psnr']:.2f} ({v['l1']:.3f})"
-                                                  for name, v in ip[kind].items()))
+                                                  for name, v in ip[kind].items())
+          + f"  untrained {untrained[kind]['context encoder']['psnr']:.2f}")
+# One column block per mask kind: 4 digits each; rows: the input and each method.
+holes = np.concatenate(list(shown_masks.values()))                    # (12, 1, 28, 28)
+digits = np.concatenate([test[:4]] * len(shown_masks))                # (12, 1, 28, 28)
+methods = {"mean fill": inpainting.mean_fill(digits, holes, train),
+           "nearest neighbour": inpainting.nearest_neighbour_fill(digits, holes, train),
+           "context encoder": inpainting.complete(G, digits, holes)}
+rows = [("masked input", masks.apply_mask(digits, holes), holes, None)]
+rows += [(name, out, None, holes) for name, out in methods.items()]
+rows.append(("original", digits, None, holes))
+notes = {(r + 1, 4 * k): f"{ip[kind][name]['psnr']:.1f} dB"          # under each block's first cell
+         for r, name in enumerate(methods) for k, kind in enumerate(shown_masks)}
+plot_rows(rows, "Inpainting held-out digits (cyan: the hole; hole PSNR, mean over the test set)",
+          os.path.join(args.out, "inpainting.png"), notes=notes,
+          groups=[f"{kind} hole" for kind in shown_masks])
 
 # --- 4. pix2pix denoising: the same U-Net, noisy in, clean out; and L1 alone ---
 cfg = dict(pix2pix.DEFAULTS, base=BASE)
@@ -105,8 +175,11 @@ opt_l1 = optim.Adam(G_l1.parameters(), lr=LR_G, betas=(0.5, 0.999))
 for step in range(STEPS):
     clean = train[rng.integers(0, len(train), BATCH)]
     noisy = mg.tensor(masks.add_noise(clean, "mixed", rng))           # (B, 1, 28, 28)
-    row = pix2pix.paired_gan_step(G2, D2, opt_g2, opt_d2, noisy, mg.tensor(clean), noisy,
-                                  loss, L1_WEIGHT)
+    if args.baseline:                        # "pix2pix" without its GAN term: L1 only
+        row = {"loss_d": float("nan"), "l1": pix2pix.l1_step(G2, opt_g2, noisy, mg.tensor(clean))}
+    else:
+        row = pix2pix.paired_gan_step(G2, D2, opt_g2, opt_d2, noisy, mg.tensor(clean), noisy,
+                                      loss, L1_WEIGHT)
     l1_only = pix2pix.l1_step(G_l1, opt_l1, noisy, mg.tensor(clean))  # same batch, no D
     if (step + 1) % LOG_EVERY == 0:
         print(f"denoise step {step + 1:5d}  loss_d {row['loss_d']:.3f}  L1 {row['l1']:.4f}  "
@@ -118,17 +191,46 @@ for kind in ("gaussian", "salt_pepper"):
 print(f"done in {time.perf_counter() - start:.1f}s; figures in {args.out}")
 
 # --- 5. the claim ---
+# Checked: the context encoder against itself untrained (the baseline), pix2pix against the
+# noisy input. Printed, threshold pending: the context encoder against mean fill, pix2pix
+# against its L1-only twin (what the adversarial term buys; issue 15 adds a realism measure).
+check = claims.ClaimCheck(args.baseline, "the untrained context encoder / the L1-only twin")
+mean_now, mean_untrained = ip["mean over masks"], untrained["mean over masks"]
+check.lower("context encoder: hole L1 on held-out digits, mean over masks",
+            mean_now["context encoder"]["l1"], mean_untrained["context encoder"]["l1"],
+            times=0.8, against="the untrained context encoder")
 MARGIN = 0.5 if args.quick else 5.0          # dB; the full run gains far more
 for kind in ("gaussian", "salt_pepper"):
-    gain = dn[kind]["pix2pix"]["psnr"] - dn[kind]["noisy input"]["psnr"]
-    assert gain > MARGIN, f"pix2pix should beat the noisy input by > {MARGIN} dB on {kind} noise, got {gain:.2f}"
-first, last = np.mean([r["l1"] for r in monitor.rows[:5]]), np.mean([r["l1"] for r in monitor.rows[-5:]])
-assert last < 0.8 * first, f"the context encoder's hole L1 should fall, went {first:.3f} -> {last:.3f}"
+    check.higher(f"pix2pix PSNR on {kind} noise (dB)", dn[kind]["pix2pix"]["psnr"],
+                 dn[kind]["noisy input"]["psnr"], by=MARGIN, fmt=".2f", against="the noisy input")
 if not args.quick:
     # L1 is what it was trained on; PSNR (squared error) favours the blurry mean, and
     # still the context encoder should not lose to it
-    mean = ip["mean over masks"]
-    assert mean["context encoder"]["l1"] < 0.75 * mean["mean fill"]["l1"], \
-        f"the context encoder's hole L1 should be well below mean fill's: {mean}"
-    assert mean["context encoder"]["psnr"] > mean["mean fill"]["psnr"], \
-        f"the context encoder should beat mean fill in hole PSNR: {mean}"
+    check.lower("context encoder: hole L1 vs mean fill", mean_now["context encoder"]["l1"],
+                mean_now["mean fill"]["l1"], times=0.75, against="mean fill")
+    check.higher("context encoder: hole PSNR vs mean fill (dB)", mean_now["context encoder"]["psnr"],
+                 mean_now["mean fill"]["psnr"], fmt=".2f", against="mean fill")
+else:
+    check.pending("context encoder: hole PSNR (dB)", mean_now["context encoder"]["psnr"],
+                  mean_now["mean fill"]["psnr"], fmt=".2f", against="mean fill")
+for kind in ("gaussian", "salt_pepper"):
+    check.pending(f"pix2pix PSNR on {kind} noise (dB)", dn[kind]["pix2pix"]["psnr"],
+                  dn[kind]["L1 only"]["psnr"], fmt=".2f", against="the L1-only twin")
+check.done("the context encoder learned to fill holes and pix2pix to remove noise")
+
+# --- Questions ---
+# 1. Why does the context encoder's L1 count the hole only?
+#    (Answer: the known pixels are given and kept in the composite; penalising them would
+#    spend capacity on copying what needs no prediction.)
+# 2. Mean fill is a blurry grey, yet it often beats a sharper completion in PSNR. Why?
+#    (Answer: PSNR is squared error; when the true strokes are uncertain the mean
+#    minimises squared error, and a sharp stroke in the wrong place costs twice.)
+#
+# --- Try this ---
+# 1. Set L1_WEIGHT = 0.0: the adversarial term alone.
+#    Expect: nothing ties the output to the target: the hole L1 gets worse than the
+#    untrained net's (0.84 against 0.78), Gaussian denoising falls below the noisy input
+#    (14.7 dB against 14.8), and the check FAILS. The GAN term shapes, L1 anchors.
+# 2. python lessons/15_inpainting_and_denoising.py --quick --baseline
+#    Expect: the untrained context encoder, and pix2pix trained with L1 only: the hole L1
+#    check FAILS ("claim fails"); the pending line shows pix2pix equal to its L1 twin.

@@ -13,14 +13,15 @@ from ._common import new_figure, save_figure, to_numpy
 
 def plot_vector_field(field, path, trajectories=None, bounds=(-2, 2, -2, 2),
                       labels=("θ (generator)", "ψ (discriminator)"), density=21,
-                      equilibrium=None, title=None):
+                      equilibrium=None, title=None, colors=None):
     """Arrows of `field` over `bounds`, plus optional trajectories; returns `path`.
 
     field(theta, psi) -> (dtheta, dpsi) takes NumPy grids and returns grids of the same
     shape: the direction the game moves in (e.g. minus the gradients each player descends).
     trajectories: dict name -> (T, 2) array of (theta, psi) points, drawn as lines from a
     circle (start) to a square (end). Arrows have equal length and are coloured by the
-    field's speed, so slow regions stay readable.
+    field's speed, so slow regions stay readable. colors: optional dict name -> colour, so
+    that a run keeps its colour across figures (default: C1, C2, ... in order).
 
         >>> dirac = lambda theta, psi: (psi, -theta)
         >>> plot_vector_field(dirac, "plots/dirac.png", equilibrium=(0, 0),
@@ -47,7 +48,7 @@ def plot_vector_field(field, path, trajectories=None, bounds=(-2, 2, -2, 2),
         if points.ndim != 2 or points.shape[1] != 2:
             raise ValueError(f"plot_vector_field: trajectory {name!r} must have shape (T, 2), "
                              f"got {points.shape}")
-        color = f"C{(i + 1) % 10}"
+        color = (colors or {}).get(name, f"C{(i + 1) % 10}")
         ax.plot(points[:, 0], points[:, 1], color=color, linewidth=1.8, label=name)
         ax.plot(*points[0], marker="o", color=color, markersize=7)
         ax.plot(*points[-1], marker="s", color=color, markersize=7)

@@ -116,7 +116,8 @@ def plot_history(history, path, smoothing=0.9, title=None):
         raise ValueError(f"plot_history: no plottable key in the history ({len(records)} records); "
                          f"expected some of {wanted}, got keys {keys}")
 
-    rows, cols = grid_shape(len(panels), 2)
+    # Two columns; three panels go in one row rather than leave a fourth slot empty.
+    rows, cols = grid_shape(len(panels), 3 if len(panels) == 3 else 2)
     fig = new_figure(figsize=(6.0 * cols, 3.2 * rows))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, (panel_title, ylabel, found, smooth, log) in zip(axes, panels):

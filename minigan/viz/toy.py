@@ -131,16 +131,32 @@ def plot_toy_2d_snapshots(snapshots, path, bounds=None, ncols=4):
         raise ValueError("plot_toy_2d_snapshots: no snapshots given")
     bounds = _snapshot_bounds(snapshots, bounds)
     rows, cols = grid_shape(len(snapshots), ncols)
-    fig = new_figure(figsize=(3.2 * cols, 3.2 * rows))
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for i, (ax, snap) in enumerate(zip(axes, snapshots)):
+    fig = new_figure(figsize=(3.2 * cols + 1.0, 3.2 * rows + 0.3))
+    fig.set_layout_engine("constrained")        # room for one colour bar shared by all panels
+    axes = fig.subplots(rows, cols, squeeze=False)
+    contour, surface = None, None
+    for i, (ax, snap) in enumerate(zip(axes.ravel(), snapshots)):
         real, fake = _snapshot_points(snap, "plot_toy_2d_snapshots")
-        _draw_toy_2d(ax, real, fake, snap.get("surface"), bounds, _snapshot_title(snap, i))
+        drawn = _draw_toy_2d(ax, real, fake, snap.get("surface"), bounds, _snapshot_title(snap, i))
+        if drawn is not None:
+            contour, surface = drawn, snap["surface"]
         ax.tick_params(labelsize=7)
-    for ax in axes[len(snapshots):]:
+        if i // cols == rows - 1 or i + cols >= len(snapshots):   # bottom panel of its column
+            ax.set_xlabel("x₁", fontsize=8)
+        if i % cols == 0:
+            ax.set_ylabel("x₂", fontsize=8)
+    for ax in axes.ravel()[len(snapshots):]:
         ax.set_visible(False)
-    axes[0].legend(loc="upper right", fontsize="x-small", markerscale=2)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if surface is not None:
+        zz = to_numpy(surface[2], np.float64)
+        if zz.min() >= 0.0 and zz.max() <= 1.0:
+            from matplotlib.lines import Line2D
+            handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1))
+            labels.append("D(x) = 0.5")
+        fig.colorbar(contour, ax=axes.ravel().tolist(), shrink=0.8,
+                     label=_surface_levels(zz)[1] + ", darker = more real")
+    axes[0, 0].legend(handles, labels, loc="upper right", fontsize="x-small", markerscale=2)
     return save_figure(fig, path)
 
 
@@ -161,6 +177,8 @@ def save_toy_2d_animation(snapshots, path, fps=4, bounds=None):
         ax.clear()
         real, fake = _snapshot_points(snap, "save_toy_2d_animation")
         _draw_toy_2d(ax, real, fake, snap.get("surface"), bounds, _snapshot_title(snap, i))
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
         ax.legend(loc="upper right", fontsize="small", markerscale=2)
 
     return save_animation(fig, draw, len(snapshots), path, fps=fps)
