@@ -35,7 +35,7 @@ import numpy as np
 
 import minigan as mg
 from minigan import viz
-from minigan.gradcheck import GradcheckError
+from minigan.autograd import GradcheckError
 
 import claims
 

@@ -17,6 +17,9 @@ What you will learn
       modes G has not reached yet, and G's points slide up that slope.
     * That `minigan.gan.train_step` is this loop (with reused fakes): from the same seed and
       weights, both give the same parameters.
+    * The classic GAN bug (section 5): G's loss built before D's optimiser step and
+      backpropagated after it. minigan refuses that backward, as PyTorch does, because the
+      optimiser step changed D's weights in place after forward saved them.
 
 What to look at
     snapshots.png        G's points and the real ring over D's surface (grey: D(x), colour
@@ -280,14 +283,31 @@ mismatch = max(float(np.abs(pa.detach().numpy() - pb.detach().numpy()).max())
 print(f"explicit loop (reused fakes) vs gan.train_step after {len(batches)} steps: "
       f"max |parameter difference| {mismatch:.2e}")
 
-# --- 5. (to come) the classic GAN bug, caught ---
-# PLACEHOLDER for issue 14 part 1 (the engine's version counters, being built now): build
-# loss_g = D(G(z)).mean() BEFORE step 5, run D's optimiser step, then call
-# loss_g.backward(). G's gradient would then be computed with D's UPDATED weights against
-# activations of the old ones. Once every storage has a version counter, minigan raises
-# "... modified by an inplace operation ... did an optimiser step run between this forward
-# and backward?" like PyTorch; this section will trigger it, catch it and print it. Steps
-# 4-7 above are in the safe order: D's step first, then G's forward through the new D.
+# --- 5. the classic GAN bug, caught ---
+# Swap the order of steps 5 and 6 by mistake: build G's loss through D first, run D's
+# optimiser step, and only then call backward on G's loss. The backward would combine D's
+# NEW weights with activations computed from its OLD ones: the gradient of no function at
+# all, and nothing looks wrong, training just goes worse. minigan, like PyTorch, keeps a
+# version counter on every tensor's memory; an optimiser step bumps it, and backward
+# checks that what it reads is still the version forward saw.
+mg.manual_seed(args.seed + 3)
+G_bug = gan.MLPGenerator(latent_dim=LATENT, out_dim=2, hidden=HIDDEN, layers=LAYERS)
+D_bug = gan.MLPDiscriminator(in_dim=2, hidden=HIDDEN, layers=LAYERS)
+opt_d_bug = optim.Adam(D_bug.parameters(), lr=LR, betas=(0.5, 0.999))
+z = mg.randn(BATCH, LATENT)
+loss_g_early = g_loss_from_logits(D_bug(G_bug(z)))      # G's loss through today's D
+fake = G_bug(z).detach()
+loss_d = gan.get_loss("nonsaturating").d_loss(D_bug(points[:BATCH]), D_bug(fake))
+opt_d_bug.zero_grad()
+loss_d.backward()
+opt_d_bug.step()                                        # D's weights change in place ...
+try:
+    loss_g_early.backward()                             # ... so this backward is refused
+    bug_caught = False
+except RuntimeError as error:
+    bug_caught = "modified by an in-place operation" in str(error)
+    print("the classic GAN bug, caught:\n  " + str(error).split("Hint:")[0].strip())
+print("(the fix: compute G's loss after D's step, as steps 5 then 6 do above)")
 
 # --- 6. figures ---
 if main["snapshots"]:
@@ -322,6 +342,8 @@ print(f"wrote the figures to {args.out}")
 check = claims.ClaimCheck(args.baseline, "an untrained G")
 check.fact("the explicit loop (reused fakes) is gan.train_step", mismatch < 1e-5,
            f"max |parameter difference| {mismatch:.2e}")
+check.fact("G's loss built before D's step cannot be backpropagated after it", bug_caught,
+           "the backward raised the in-place error" if bug_caught else "no error was raised")
 check.lower("mean distance to the nearest mode", main["distance"], untrained["distance"],
             times=0.5)
 if args.quick or args.baseline:
