@@ -297,6 +297,7 @@ def _assert_run_folder(run, model):
     assert list((run / "samples").glob("step_*.npz"))
 
 
+@pytest.mark.slow
 def test_pix2pix_quick_run_and_eval(tmp_path):
     run = tmp_path / "p2p"
     assert main(["train", "pix2pix", "--steps", "3", "--batch-size", "4", "--sample-every", "3",
@@ -309,6 +310,7 @@ def test_pix2pix_quick_run_and_eval(tmp_path):
     assert (run / "plots" / "denoising.png").exists()
 
 
+@pytest.mark.slow
 def test_inpaint_quick_run_and_eval(tmp_path):
     run = tmp_path / "inpaint"
     assert main(["train", "inpaint", "--steps", "3", "--batch-size", "4", "--sample-every", "3",
@@ -373,6 +375,7 @@ def test_latent_screening_keeps_the_best_fitting_draws():
         np.testing.assert_allclose(np.sort(fit(kept[2 * i:2 * i + 2], images[i])), best, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_cyclegan_quick_run_and_cli(tmp_path):
     run = tmp_path / "cyc"
     assert main(["train", "cyclegan", "--steps", "2", "--batch-size", "2", "--sample-every", "2",
@@ -386,6 +389,7 @@ def test_cyclegan_quick_run_and_cli(tmp_path):
     assert direction["no translation"]["class_kept"] >= 0.9
 
 
+@pytest.mark.slow
 def test_pix2pix_resume_continues_exactly(tmp_path):
     flags = ["--batch-size", "2", "--sample-every", "100", "--checkpoint-every", "2", "--quiet"]
     assert main(["train", "pix2pix", "--steps", "4", "--out", str(tmp_path / "full"), *flags]) == 0

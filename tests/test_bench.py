@@ -17,6 +17,8 @@ from minigan.bench import kernels as bench_kernels
 from minigan.bench.dcgan_step import plain_loop
 from minigan.kernels import conv
 
+pytestmark = pytest.mark.slow      # benchmark child processes
+
 
 def test_children_run_without_the_openblas_overrides(monkeypatch):
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")

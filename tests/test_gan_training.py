@@ -147,6 +147,7 @@ def run_cli(*args, cwd):
                           text=True, cwd=cwd, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_train_sample_plot_on_toy_data(tmp_path):
     out = run_cli("train", "gan", "--steps", "30", "--out", "run", "--quiet",
                   "--sample-every", "10", cwd=tmp_path)
@@ -164,6 +165,7 @@ def test_cli_train_sample_plot_on_toy_data(tmp_path):
     assert len(open(run / "history.jsonl").readlines()) == 40
 
 
+@pytest.mark.slow
 def test_cli_conditional_samples_have_requested_labels(tmp_path):
     out = run_cli("train", "cgan", "--steps", "2", "--batch-size", "8", "--out", "run",
                   "--quiet", cwd=tmp_path)

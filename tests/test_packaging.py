@@ -10,6 +10,8 @@ import pytest
 import minigan
 from minigan.cli import main
 
+pytestmark = pytest.mark.slow      # every test here runs a subprocess
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 

@@ -17,6 +17,8 @@ from minigan.data import ring_of_gaussians
 from minigan.gan import (GAN, MLPDiscriminator, MLPGenerator, NonFiniteError, RunFolder,
                          RunFolderError, Trainer)
 
+pytestmark = pytest.mark.slow      # trainings and CLI subprocesses
+
 
 def run_cli(*args, cwd, env=None, timeout=300):
     return subprocess.run([sys.executable, "-m", "minigan", *args], capture_output=True,
@@ -355,3 +357,41 @@ def test_sample_png_of_images_and_npz_in_unit_range(tmp_path):
     assert grid.shape[0] > 28 * 3 and grid.shape[1] > 28 * 3   # 12 images: a 4x3 grid
     out = run_cli("sample", "run", "-n", "6", "--labels", "11", cwd=tmp_path)
     assert_one_line_error(out, "--labels: this model draws classes 0 to 9, got [11]")
+
+
+# --- runs written before this version ---
+def test_a_checkpoint_of_the_old_trainer_still_loads(toy_run, tmp_path):
+    """minigan 0.1's Trainer saved G, D, opt_g, opt_d, step, sampler, rng and fixed_z, and
+    no version: the one loop reads those names, so old runs resume."""
+    run = copy_run(toy_run, tmp_path)
+    state = mg.load(run / "checkpoints" / "last.npz")
+    state.pop("minigan_version")
+    assert set(state) == {"G", "D", "opt_g", "opt_d", "step", "sampler", "rng", "fixed_z"}
+    mg.save(state, run / "checkpoints" / "last.npz")
+    out = run_cli("train", "gan", "--resume", "run", "--steps", "25", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "resuming run at step 20 of 25" in out.stdout
+
+
+def test_a_checkpoint_missing_a_part_names_the_version_that_wrote_it(toy_run, tmp_path):
+    run = copy_run(toy_run, tmp_path)
+    state = mg.load(run / "checkpoints" / "last.npz")
+    state.pop("minigan_version")
+    state.pop("fixed_z")
+    mg.save(state, run / "checkpoints" / "last.npz")
+    out = run_cli("sample", "run", cwd=tmp_path)
+    assert_one_line_error(out, "was written by minigan 0.1 or older and has no fixed_z")
+
+
+def test_run_files_get_the_permissions_the_umask_gives(tmp_path):
+    old = os.umask(0o027)
+    try:
+        run = RunFolder.create(tmp_path / "run", {"model": "gan"})
+        run.save_samples(np.zeros((2, 1, 8, 8)), 0)
+        run.save_checkpoint({"step": 0})
+        run.close()
+    finally:
+        os.umask(old)
+    for name in ("config.json", "history.jsonl", "samples/step_000000.npz",
+                 "samples/latest.png", "checkpoints/last.npz"):
+        assert (tmp_path / "run" / name).stat().st_mode & 0o777 == 0o640, name

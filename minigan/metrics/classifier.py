@@ -20,6 +20,7 @@ import numpy as np
 from .. import nn, optim
 from .. import random as mg_random
 from ..grad_mode import no_grad
+from ..nn.utils import eval_mode
 from ..serialization import CheckpointError, load, save
 from ..tensor import Tensor
 from ..data import DataLoader, cache_dir, mnist_5k
@@ -63,17 +64,12 @@ def _batched_outputs(classifier, images, what, batch_size):
     images = to_numpy(images, "images").astype(np.float32, copy=False)
     if images.ndim == 3:                                   # (N, 28, 28) -> (N, 1, 28, 28)
         images = images[:, None]
-    was_training = classifier.training
-    classifier.eval()
     outputs = []
-    try:
-        with no_grad():                                    # no graph: inference only
-            for start in range(0, len(images), batch_size):
-                x = Tensor._wrap(np.ascontiguousarray(images[start:start + batch_size]))
-                y = classifier.features(x) if what == "features" else classifier(x)
-                outputs.append(y.numpy())
-    finally:
-        classifier.train(was_training)                     # leave the model as we found it
+    with no_grad(), eval_mode(classifier):                 # inference only, mode given back
+        for start in range(0, len(images), batch_size):
+            x = Tensor._wrap(np.ascontiguousarray(images[start:start + batch_size]))
+            y = classifier.features(x) if what == "features" else classifier(x)
+            outputs.append(y.numpy())
     if not outputs:
         width = FEATURE_DIM if what == "features" else 10
         return np.zeros((0, width), dtype=np.float32)
