@@ -53,11 +53,17 @@ def _dcgan(argv):
     p.add_argument("--profile-iterations", type=int, default=5,
                    help="iterations of the cProfile child for the per-part breakdown (0: none)")
     p.add_argument("--quality", metavar="DIR",
-                   help="instead: train the default `dcgan` and `wgan-gp` runs into DIR (or "
-                        "reuse them if already there) and report their quality metrics")
+                   help="instead: the recipe table (each change to the DCGAN recipe, trained "
+                        "and scored), the default run's quality curve, and WGAN-GP's ring "
+                        "coverage; figures and JSON into DIR")
+    p.add_argument("--seeds", default="0", help="with --quality: seeds of the recipe table, "
+                   "e.g. 0,1,2 (default 0)")
+    p.add_argument("--probe-every", type=int, default=500,
+                   help="with --quality: steps between the quality curve's probes")
     a = p.parse_args(argv)
     if a.quality:
-        return dcgan.quality(a.quality)
+        from minigan.bench import quality
+        return quality.run(a.quality, tuple(int(s) for s in a.seeds.split(",")), a.probe_every)
     return dcgan.run(a.batch, a.rounds, a.iterations, a.warmup, a.profile_iterations, a.json,
                      ("minigan",) if a.no_torch else ("minigan", "torch"))
 

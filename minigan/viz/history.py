@@ -149,3 +149,34 @@ def plot_history(history, path, smoothing=0.9, title=None):
     fig.suptitle(f"{title}  ({subtitle})" if title else subtitle)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_quality_curve(rows, path, reference=None, title=None):
+    """Sample quality against training time: Inception Score and Fréchet distance, one
+    point per probe (rows: dicts with "seconds", "step", "inception_score",
+    "frechet_distance"); `reference` draws real data's figures as dashed lines.
+
+        >>> plot_quality_curve([{"step": 500, "seconds": 60, "inception_score": 4.1,
+        ...                      "frechet_distance": 90.0}], "plots/quality_curve.png")
+        'plots/quality_curve.png'
+    """
+    rows = _records(rows)
+    if not rows:
+        raise ValueError("plot_quality_curve: no probes to draw")
+    seconds = np.array([r["seconds"] for r in rows], dtype=np.float64)
+    fig = new_figure(figsize=(11.0, 3.8))
+    axes = fig.subplots(1, 2)
+    for ax, key, label, better in ((axes[0], "inception_score", "Inception Score", "higher"),
+                                   (axes[1], "frechet_distance", "Fréchet distance", "lower")):
+        ax.plot(seconds, [r[key] for r in rows], "o-", color=COLOR_G, label="generated")
+        if reference and key in reference:
+            ax.axhline(reference[key], color=COLOR_D, linestyle="--", label="real digits")
+        for r, s in zip(rows, seconds):
+            ax.annotate(f"{r['step']}", (s, r[key]), fontsize=7, textcoords="offset points",
+                        xytext=(0, 5), ha="center")
+        ax.set(xlabel="training time (s)", ylabel=label, title=f"{label} ({better} is better)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle(title or "Sample quality over training (labels: step)")
+    fig.tight_layout()
+    return save_figure(fig, path)
