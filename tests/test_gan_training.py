@@ -294,3 +294,20 @@ def test_the_ema_generator_gets_batch_norm_statistics_of_its_own():
     e_bn = [m for m in G_ema.modules() if isinstance(m, mg.nn.BatchNorm2d)][0]
     assert not np.allclose(g_bn.running_mean.numpy(), e_bn.running_mean.numpy())
     assert int(e_bn.num_batches_tracked.numpy()) == 8   # measured on the averaged weights
+
+
+def test_the_epoch_sampler_never_yields_a_partial_batch():
+    # MNIST-5k's training split: 4500 % 64 = 20 digits are left over each epoch. They are
+    # dropped (the next epoch starts a new permutation), so BatchNorm never sees 20 images.
+    from minigan.gan import EpochSampler
+    mg.manual_seed(0)
+    sampler = EpochSampler(4500, 64)
+    seen_in_epoch, epoch = set(), 1
+    for _ in range(70 * 3 + 5):
+        index = sampler.next()
+        assert len(index) == 64 and len(set(index.tolist())) == 64
+        if sampler.epoch != epoch:
+            assert len(seen_in_epoch) == 70 * 64          # 70 full batches, then a new order
+            seen_in_epoch, epoch = set(), sampler.epoch
+        assert not seen_in_epoch & set(index.tolist())    # no repeats within an epoch
+        seen_in_epoch |= set(index.tolist())
