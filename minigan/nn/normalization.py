@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm.
+"""Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm, GroupNorm.
 
     >>> bn = nn.BatchNorm2d(64)            # momentum 0.1, eps 1e-5, as PyTorch
     >>> y = bn(minigan.randn(8, 64, 7, 7))  # train mode: batch statistics, running ones updated
@@ -133,3 +133,34 @@ class LayerNorm(Module):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
 
+
+
+class GroupNorm(Module):
+    """Normalise each sample over groups of channels (and all positions): batch-size
+    independent, between LayerNorm (1 group) and InstanceNorm (C groups). Per-channel
+    weight 1 and bias 0."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        dtype = normalize_dtype(dtype)
+        if affine:
+            self.weight = Parameter(ones(num_channels, dtype=dtype, device=device))
+            self.bias = Parameter(zeros(num_channels, dtype=dtype, device=device))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected input (N, {self.num_channels}, ...), got "
+                             f"{tuple(x.shape)}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
