@@ -86,7 +86,7 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: expected input (..., {weight.shape[1]}) to match weight "
                          f"{_shape(weight)}, got {_shape(input)}")
     if input.dtype != weight.dtype:
-        raise TypeError(f"linear: input dtype {input.dtype} does not match weight dtype "
+        raise RuntimeError(f"linear: input dtype {input.dtype} does not match weight dtype "
                         f"{weight.dtype}; convert one with .to()")
     if bias is None:
         return Linear.apply(input, weight)
@@ -305,6 +305,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             running_mean._data += m * stats["mean"].reshape(c)
             running_var._data *= 1 - m
             running_var._data += (m * n / (n - 1)) * stats["var"].reshape(c)
+            running_mean._bump_version()        # in-place writes: a graph must not read them
+            running_var._bump_version()
         return y
     return _with_running_stats(input, running_mean, running_var, weight, bias, shape, eps)
 
@@ -327,6 +329,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             running_mean._data += m * stats["mean"].reshape(n, c).mean(0)
             running_var._data *= 1 - m
             running_var._data += (m * k / max(k - 1, 1)) * stats["var"].reshape(n, c).mean(0)
+            running_mean._bump_version()
+            running_var._bump_version()
         return y
     return _with_running_stats(input, running_mean, running_var, weight, bias, shape, eps)
 

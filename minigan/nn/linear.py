@@ -106,6 +106,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight._data[self.padding_idx] = 0
+            self.weight._bump_version()
 
     def forward(self, x):
         return F.embedding(x, self.weight, self.padding_idx)

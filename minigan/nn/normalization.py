@@ -41,9 +41,10 @@ class _NormBase(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
+            for buffer, value in ((self.running_mean, 0), (self.running_var, 1),
+                                  (self.num_batches_tracked, 0)):
+                buffer._data[...] = value
+                buffer._bump_version()
 
     def _check_input_dim(self, x):
         pass
@@ -52,6 +53,7 @@ class _NormBase(Module):
         """The momentum of this step; momentum=None means a cumulative average."""
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data += 1
+            self.num_batches_tracked._bump_version()
             if self.momentum is None:
                 return 1.0 / int(self.num_batches_tracked._data)
         return self.momentum if self.momentum is not None else 0.0
