@@ -23,12 +23,12 @@ from .tensor import Size, Tensor  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .random import get_rng_state, manual_seed, set_rng_state  # noqa: F401
 from .ops import (abs, allclose, amax, amin, argmax, argmin, argsort, bmm, broadcast_to, cat,  # noqa: F401
-                  chunk, clamp, concatenate, cos, einsum, equal, exp, flatten, gather, isfinite,
-                  isinf, isnan, leaky_relu, lerp, log, log1p, log_softmax, logsigmoid, logsumexp,
-                  masked_fill, matmul, max, maximum, mean, min, minimum, mm, nonzero, norm,
-                  permute, pow, relu, repeat, reshape, sigmoid, sign, sin, softmax, softplus,
-                  sort, split, sqrt, squeeze, stack, std, sum, tanh, topk, transpose, unsqueeze,
-                  var, where)
+                  ceil, chunk, clamp, concatenate, cos, einsum, equal, exp, flatten, floor,
+                  floor_divide, gather, isfinite, isinf, isnan, leaky_relu, lerp, log, log1p,
+                  log_softmax, logsigmoid, logsumexp, masked_fill, matmul, max, maximum, mean,
+                  min, minimum, mm, nonzero, norm, permute, pow, relu, remainder, repeat,
+                  reshape, round, sigmoid, sign, sin, softmax, softplus, sort, split, sqrt,
+                  squeeze, stack, std, sum, tanh, topk, transpose, unsqueeze, var, where)
 from . import autograd  # noqa: F401
 from .function import Function  # noqa: F401
 from .serialization import load, save  # noqa: F401

@@ -416,6 +416,18 @@ class Tensor:
     def __rtruediv__(self, other):
         return ops.div(other, self)
 
+    def __floordiv__(self, other):
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return ops.remainder(other, self)
+
     def __pow__(self, other):
         return ops.pow(self, other)
 
@@ -493,6 +505,21 @@ class Tensor:
 
     def sign(self):
         return ops.sign(self)
+
+    def floor(self):
+        return ops.floor(self)
+
+    def ceil(self):
+        return ops.ceil(self)
+
+    def round(self, decimals=0):
+        return ops.round(self, decimals)
+
+    def floor_divide(self, other):
+        return ops.floor_divide(self, other)
+
+    def remainder(self, other):
+        return ops.remainder(self, other)
 
     def sin(self):
         return ops.sin(self)

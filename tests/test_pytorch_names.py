@@ -45,6 +45,30 @@ def test_function_forward_and_gradients(name):
     assert gradgradcheck(fn, (x,))
 
 
+def test_rounding_floor_division_and_remainder_match_numpy_and_python():
+    a = np.array([-2.5, -1.5, -0.2, 0.5, 1.5, 2.7], dtype=np.float32)
+    x = mg.tensor(a)
+    np.testing.assert_array_equal(mg.floor(x).numpy(), np.floor(a))
+    np.testing.assert_array_equal(x.ceil().numpy(), np.ceil(a))
+    np.testing.assert_array_equal(mg.round(x).numpy(), np.round(a))          # halves to even
+    np.testing.assert_array_equal((x // 0.7).numpy(), np.floor_divide(a, np.float32(0.7)))
+    np.testing.assert_allclose((x % 0.7).numpy(), np.mod(a, np.float32(0.7)), atol=1e-6)
+    i = mg.tensor([-7, -1, 0, 5, 9])
+    assert (i // 3).tolist() == [-7 // 3, -1 // 3, 0, 5 // 3, 9 // 3] and (i // 3).dtype == mg.int64
+    assert (i % 3).tolist() == [-7 % 3, -1 % 3, 0, 5 % 3, 9 % 3]
+    assert (7 % mg.tensor([3, -3])).tolist() == [1, -2]
+
+
+def test_rounding_has_zero_gradient_and_remainder_the_sawtooth_one():
+    x = mg.tensor([0.3, 1.7, -2.2], dtype=mg.float64, requires_grad=True)
+    (mg.floor(x) + x.ceil() + x.round()).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+    b = float64_input([1.3, 0.9, 2.1])
+    # away from the jumps, d(a % b)/da = 1 and d(a % b)/db = -floor(a / b)
+    assert gradcheck(lambda x, b: x % b, (float64_input([0.5, 2.0, -1.2]), b))
+    assert gradgradcheck(lambda x, b: x % b, (float64_input([0.5, 2.0, -1.2]), b))
+
+
 EINSUM = [("ij,jk->ik", [(2, 3), (3, 4)]),
           ("bi,bi->b", [(5, 3), (5, 3)]),            # a row-wise dot product
           ("i,j->ij", [(3,), (4,)]),                 # an outer product

@@ -15,9 +15,9 @@ from ..function import Function
 from ..tensor import Tensor
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "abs",
-           "sign", "sin", "cos", "clamp", "maximum", "minimum", "where", "masked_fill", "lerp",
-           "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "logsigmoid", "to_dtype",
-           "result_type", "as_tensor_like"]
+           "sign", "sin", "cos", "floor", "ceil", "round", "floor_divide", "remainder", "clamp",
+           "maximum", "minimum", "where", "masked_fill", "lerp", "sigmoid", "tanh", "relu",
+           "leaky_relu", "softplus", "logsigmoid", "to_dtype", "result_type", "as_tensor_like"]
 
 
 # --- type promotion (PyTorch's rules) ---
@@ -288,6 +288,66 @@ def cos(x):
 
 def sign(x):
     return Tensor._wrap(x._xp.sign(x._data))
+
+
+# --- rounding: piecewise constant, so their gradient is 0 (as PyTorch's) ---
+class _Rounding(Function):
+    saves_inputs = False     # the gradient is 0 whatever x is
+
+    def backward(self, gy):
+        return gy * 0
+
+
+class Floor(_Rounding):
+    def forward(self, x):
+        return array_module(x).floor(x)
+
+
+class Ceil(_Rounding):
+    def forward(self, x):
+        return array_module(x).ceil(x)
+
+
+class Round(_Rounding):
+    def forward(self, x, decimals):
+        return array_module(x).round(x, decimals)   # NOTE: halves to even, as PyTorch
+
+
+def _integer_or(x, rounding, *args):
+    """Integers are already whole: rounding them changes nothing."""
+    return x if not is_floating(x.dtype) else rounding.apply(x, *args)
+
+
+def floor(x):
+    return _integer_or(x, Floor)
+
+
+def ceil(x):
+    return _integer_or(x, Ceil)
+
+
+def round(x, decimals=0):
+    return x if not is_floating(x.dtype) else Round.apply(x, decimals=decimals)
+
+
+def floor_divide(a, b):
+    """a // b: floor(a / b), integer for integers (as Python's //)."""
+    like = a if isinstance(a, Tensor) else b
+    dtype = result_type(a, b)
+    if is_floating(dtype):
+        return floor(div(a, b))
+    a, b = as_tensor_like(a, like, dtype), as_tensor_like(b, like, dtype)
+    return Tensor._wrap(like._xp.floor_divide(a._data, b._data))
+
+
+def remainder(a, b):
+    """a % b with the sign of b (Python's %, torch.remainder): a - floor(a / b) * b."""
+    if is_floating(result_type(a, b)):
+        return sub(a, mul(floor_divide(a, b), b))       # gradient: 1 for a, -floor(a/b) for b
+    like = a if isinstance(a, Tensor) else b
+    dtype = result_type(a, b)
+    a, b = as_tensor_like(a, like, dtype), as_tensor_like(b, like, dtype)
+    return Tensor._wrap(like._xp.remainder(a._data, b._data))
 
 
 class Clamp(Function):
