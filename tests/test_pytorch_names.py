@@ -429,9 +429,19 @@ def test_thread_counts():
     before = mg.get_num_threads()
     assert before >= 1
     try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:                       # optional: then only Numba's threads change
+        threadpool_info = None
+    blas_limits = threadpool_limits(limits=None) if threadpool_info else None   # to restore
+    try:
         mg.set_num_threads(1)
         assert mg.get_num_threads() == 1
+        if threadpool_info:
+            assert all(pool["num_threads"] == 1 for pool in threadpool_info()
+                       if pool["user_api"] == "blas")
     finally:
         mg.set_num_threads(before)
+        if blas_limits is not None:
+            blas_limits.restore_original_limits()
     with pytest.raises(ValueError, match="positive integer"):
         mg.set_num_threads(0)

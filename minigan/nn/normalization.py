@@ -15,6 +15,16 @@ from .module import Module
 from .parameter import Parameter
 
 
+def _affine_parameters(module, channels, affine, dtype, device):
+    """A per-channel scale (1) and shift (0) on `module`, or None for both."""
+    if affine:
+        module.weight = Parameter(ones(channels, dtype=dtype, device=device))
+        module.bias = Parameter(zeros(channels, dtype=dtype, device=device))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
 class _NormBase(Module):
     """Per-channel affine parameters (weight 1, bias 0) and running statistics (0, 1)."""
 
@@ -24,12 +34,7 @@ class _NormBase(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = normalize_dtype(dtype)
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
-            self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, affine, dtype, device)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
@@ -150,13 +155,7 @@ class GroupNorm(Module):
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        dtype = normalize_dtype(dtype)
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype, device=device))
-            self.bias = Parameter(zeros(num_channels, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_channels, affine, normalize_dtype(dtype), device)
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:

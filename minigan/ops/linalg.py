@@ -1,12 +1,16 @@
 """Matrix products: matmul (1-D, 2-D and batched, with broadcast batch dimensions), mm, bmm,
 and einsum.
 
-As in PyTorch, both operands of a product must have the same dtype: float32 @ float64
-raises instead of silently promoting (convert one with .to(), .float() or .double()).
+As in PyTorch, two floating operands of a product must have the same dtype: float32 @
+float64 raises instead of silently promoting (convert one with .to(), .float() or .double()).
+NOTE: an integer operand is still converted to the other's floating dtype (PyTorch raises
+there too); lesson 04's integer Sobel filter relies on it.
 """
 import string
 
-from .._device import array_module
+import numpy as np
+
+from .._device import array_module, is_floating
 from ..function import Function
 from ..tensor import Tensor
 from .elementwise import Mul
@@ -31,11 +35,14 @@ class MatMul(Function):
 
 
 def _same_dtype(tensors, who):
-    dtypes = [t.dtype for t in tensors]
-    if any(d != dtypes[0] for d in dtypes):
+    """The operands in one dtype; two different floating dtypes are an error."""
+    floats = {t.dtype for t in tensors if is_floating(t.dtype)}
+    if len(floats) > 1:
+        dtypes = " and ".join(str(t.dtype) for t in tensors)
         raise RuntimeError(f"{who}: expected all operands to have the same dtype, but got "
-                           f"{' and '.join(str(d) for d in dtypes)}; convert one with .to(), "
-                           ".float() or .double()")
+                           f"{dtypes}; convert one with .to(), .float() or .double()")
+    dtype = floats.pop() if floats else np.result_type(*[t.dtype for t in tensors])
+    return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
 
 
 def matmul(a, b):
@@ -49,7 +56,7 @@ def matmul(a, b):
     if k_a != k_b:
         raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
                          f"multiplied ({k_a} != {k_b})")
-    _same_dtype((a, b), "matmul")
+    a, b = _same_dtype((a, b), "matmul")
     if a.device != b.device:
         raise RuntimeError(f"expected all tensors to be on the same device, found {a.device} "
                            f"and {b.device}")
@@ -172,7 +179,7 @@ def einsum(equation, *operands):
         operands = tuple(operands[0])
     if not operands:
         raise ValueError("einsum: expected at least one operand")
-    _same_dtype(operands, "einsum")
+    operands = _same_dtype(operands, "einsum")
     subscripts, output = _parse_einsum(equation, [t.ndim for t in operands])
     try:
         return Einsum.apply(*operands, subscripts=subscripts, output=output)
