@@ -14,30 +14,48 @@ if _importlib_util.find_spec("minigan.kernels") is None:
         f"installed ({__path__[0]}). Install it first, from the folder that holds "
         "pyproject.toml: pip install -e .")
 
-from ._version import __version__  # noqa: E402,F401
+from ._version import __version__  # noqa: F401
 from ._device import (bool_ as bool, cuda_is_available, device, double, float, float32,  # noqa: F401
-                      float64, int32, int64, long)
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
-from .tensor import Tensor  # noqa: F401
+                      float64, get_num_threads, int32, int64, long, set_num_threads)
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
+                        set_grad_enabled)
+from .tensor import Size, Tensor  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .random import get_rng_state, manual_seed, set_rng_state  # noqa: F401
-from .ops import (abs, amax, amin, argmax, argmin, broadcast_to, cat, chunk, clamp, concatenate,  # noqa: F401
-                  exp, flatten, gather, leaky_relu, log, log1p, log_softmax, logsigmoid,
-                  logsumexp, matmul, max, maximum, mean, min, minimum, norm, permute, pow, relu,
-                  repeat, reshape, sigmoid, sign, softmax, softplus, split, sqrt, squeeze,
-                  stack, std, sum, tanh, transpose, unsqueeze, var, where)
+from .ops import (abs, allclose, amax, amin, argmax, argmin, argsort, bmm, broadcast_to, cat,  # noqa: F401
+                  ceil, chunk, clamp, concatenate, cos, einsum, equal, exp, flatten, floor,
+                  floor_divide, gather, isfinite, isinf, isnan, leaky_relu, lerp, log, log1p,
+                  log_softmax, logsigmoid, logsumexp, masked_fill, matmul, max, maximum, mean,
+                  min, minimum, mm, nonzero, norm, permute, pow, relu, remainder, repeat,
+                  reshape, round, sigmoid, sign, sin, softmax, softplus, sort, split, sqrt,
+                  squeeze, stack, std, sum, tanh, topk, transpose, unsqueeze, var, where)
 from . import autograd  # noqa: F401
 from .function import Function  # noqa: F401
 from .serialization import load, save  # noqa: F401
+from . import backends, cuda  # noqa: F401
 
 from . import nn, optim  # noqa: F401,E402  (light: numba loads on the first kernel call)
 
 clip = clamp
 
 
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def square(x):
+    return x * x
+
+
 def __getattr__(name):
     """`minigan.data`, `.gan`, `.metrics`, `.viz`, `.apps` load on first use (import stays quick)."""
+    import importlib
     if name in ("data", "gan", "metrics", "viz", "apps", "kernels"):
-        import importlib
         return importlib.import_module(f"minigan.{name}")
+    if name == "utils":
+        # PyTorch spells the data tools torch.utils.data (DataLoader, Dataset, TensorDataset).
+        import types
+        utils = types.SimpleNamespace(data=importlib.import_module("minigan.data"))
+        globals()["utils"] = utils
+        return utils
     raise AttributeError(f"module 'minigan' has no attribute {name!r}")

@@ -49,3 +49,27 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self):
         pass
+
+
+class inference_mode(_GradMode):
+    """PyTorch's inference_mode: here it is no_grad (minigan has no separate inference
+    tensors; no graph is recorded, which is where the saving is). inference_mode(False)
+    leaves grad mode as it is."""
+
+    def __init__(self, mode=True):
+        self.enabled = bool(mode)
+
+    def __enter__(self):
+        global _enabled
+        self._previous = _enabled
+        if self.enabled:
+            _enabled = False
+
+    def __call__(self, fn):
+        enabled = self.enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(enabled):
+                return fn(*args, **kwargs)
+        return wrapper

@@ -45,6 +45,57 @@ def as_array(data, dtype=None, device=None):
     return array
 
 
+class Size(tuple):
+    """A tensor's shape: a tuple of ints, as PyTorch's torch.Size (`x.shape`, `x.size()`).
+
+        >>> minigan.zeros(2, 3).shape
+        minigan.Size([2, 3])
+        >>> minigan.zeros(2, 3).shape == (2, 3)
+        True
+    """
+    __slots__ = ()
+
+    def numel(self):
+        """The number of elements a tensor of this shape holds."""
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"minigan.Size({list(self)})"
+
+
+def _ndarray(array):
+    """`array` as an array: NumPy gives scalars (np.float32) for full reductions and for
+    operations on 0-d arrays; a tensor always holds an ndarray (np.asarray(loss) works)."""
+    return np.asarray(array) if isinstance(array, np.generic) else array
+
+
+def new_tensor(data, dtype=None, device=None, requires_grad=False):
+    """A tensor holding a copy of `data`, with PyTorch's dtype rules (minigan.tensor)."""
+    array = as_array(data, dtype, device)
+    if array is (data._data if isinstance(data, Tensor) else data):
+        array = array.copy()        # like torch.tensor, never share the caller's memory
+    return Tensor._wrap(array).requires_grad_(requires_grad)
+
+
+def _legacy_array(args, dtype, device, who):
+    """The array of PyTorch's legacy constructors (`Tensor(2, 3)`, `FloatTensor([1, 2])`):
+    integers (or one Size) are a shape, filled with zeros here (PyTorch leaves the memory
+    uninitialised); anything else is data, converted to `dtype`."""
+    if len(args) == 1 and isinstance(args[0], Size):
+        args = tuple(args[0])
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        if any(a < 0 for a in args):
+            raise ValueError(f"{who}: sizes must be non-negative, got {list(args)}")
+        return to_device(np.zeros(tuple(int(a) for a in args), dtype=dtype), device or "cpu")
+    if len(args) != 1:
+        raise TypeError(f"{who}: expected sizes (ints) or one sequence of data, got "
+                        f"{len(args)} arguments")
+    return as_array(args[0], dtype, device).copy()
+
+
 class VersionCounter:
     """How many in-place writes a tensor's memory has had. Every tensor that shares the memory
     (views from reshape, permute or basic indexing; detach(); .data) shares the counter, so a
@@ -65,22 +116,23 @@ class Tensor:
     # Made on first need (see _counter): most tensors are never written in place or viewed.
     _version_counter = None
 
-    def __init__(self, data, dtype=None, device=None, requires_grad=False):
-        array = as_array(data, dtype, device)
-        if array is (data._data if isinstance(data, Tensor) else data):
-            array = array.copy()        # like torch.tensor, never share the caller's memory
-        self._data = array
+    def __init__(self, *args, device=None):
+        """PyTorch's legacy constructor, kept so code written against it runs:
+        `Tensor(2, 3)` is a float32 tensor of shape (2, 3) (zeros here; PyTorch leaves it
+        uninitialised) and `Tensor(data)` a float32 copy of `data`. New code writes
+        `minigan.zeros(2, 3)` and `minigan.tensor(data)` (which keeps integer data integer).
+        """
+        self._data = _legacy_array(args, default_float, device, "Tensor")
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
-        self.requires_grad = requires_grad
 
     @classmethod
     def _wrap(cls, array, requires_grad=False, grad_fn=None, version_counter=None):
         """A Tensor around `array`, without copying or checks (used by the engine). Pass the
         `version_counter` of the tensor whose memory `array` shares, if any."""
         t = cls.__new__(cls)
-        t._data = array
+        t._data = array if type(array) is np.ndarray else _ndarray(array)
         if version_counter is not None:
             t._version_counter = version_counter
         t.grad = None
@@ -109,7 +161,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return self._data.shape
+        return Size(self._data.shape)
 
     @property
     def ndim(self):
@@ -147,7 +199,7 @@ class Tensor:
     @data.setter
     def data(self, value):
         array = value._data if isinstance(value, Tensor) else as_array(value)
-        if array.shape != self.shape:
+        if array.shape != self._data.shape:
             raise ValueError(f".data: expected shape {tuple(self.shape)}, got {tuple(array.shape)}")
         self._data = array
         self._bump_version()      # a graph that saved this tensor must not read the new value
@@ -165,7 +217,7 @@ class Tensor:
         return self._version_counter
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        return self.shape if dim is None else self._data.shape[dim]
 
     def dim(self):
         return self.ndim
@@ -214,7 +266,7 @@ class Tensor:
         return builtins.bool(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        array = to_device(self._data, "cpu")
+        array = np.asarray(to_device(self._data, "cpu"))
         return array if dtype is None else array.astype(dtype)
 
     def detach(self):
@@ -254,8 +306,51 @@ class Tensor:
     def bool(self):
         return self.to(np.dtype("bool"))
 
-    def type(self, dtype):
+    def type(self, dtype=None):
+        """x.type() is the legacy type name ('minigan.FloatTensor'); x.type(t) converts to
+        t: a dtype, a legacy type (minigan.FloatTensor) or its name."""
+        from .creation import legacy_type, type_name
+        if dtype is None:
+            return type_name(self.dtype, self.device)
+        legacy = legacy_type(dtype)
+        if legacy is not None:
+            return self.to(legacy.device, legacy.dtype)
         return self.to(dtype)
+
+    def type_as(self, other):
+        """This tensor in `other`'s dtype (and on its device)."""
+        return self.to(other.device, other.dtype)
+
+    def is_contiguous(self, memory_format=None):
+        """Whether the elements lie in memory in row-major order, with no gaps (False after
+        permute or transpose, or for a strided slice)."""
+        return builtins.bool(self._data.flags.c_contiguous)
+
+    def contiguous(self, memory_format=None):
+        """This tensor if it is contiguous, else a contiguous copy (differentiable)."""
+        return self if self.is_contiguous() else ops_clone(self)
+
+    # new tensors like this one: same dtype and device unless given
+    def _new(self, array_fn, dtype, device, requires_grad):
+        dtype = normalize_dtype(dtype) or self.dtype
+        array = to_device(array_fn(dtype), device or self.device)
+        return Tensor._wrap(array).requires_grad_(requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return self._new(lambda d: np.full(_sizes((size,)), fill_value, dtype=d), dtype, device,
+                         requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_sizes(size), 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return new_tensor(data, dtype or self.dtype, device or self.device, requires_grad)
 
     def cuda(self):
         return self.to(device="cuda")
@@ -271,7 +366,7 @@ class Tensor:
         elif create_graph:
             self.grad = self.grad + g
         else:
-            self.grad._data = self.grad._data + g._data
+            self.grad._data = _ndarray(self.grad._data + g._data)
             self.grad._bump_version()
 
     # --- autograd ---
@@ -321,6 +416,18 @@ class Tensor:
     def __rtruediv__(self, other):
         return ops.div(other, self)
 
+    def __floordiv__(self, other):
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return ops.remainder(other, self)
+
     def __pow__(self, other):
         return ops.pow(self, other)
 
@@ -368,6 +475,12 @@ class Tensor:
     def matmul(self, other):
         return ops.matmul(self, other)
 
+    def mm(self, other):
+        return ops.mm(self, other)
+
+    def bmm(self, other):
+        return ops.bmm(self, other)
+
     def maximum(self, other):
         return ops.maximum(self, other)
 
@@ -392,6 +505,41 @@ class Tensor:
 
     def sign(self):
         return ops.sign(self)
+
+    def floor(self):
+        return ops.floor(self)
+
+    def ceil(self):
+        return ops.ceil(self)
+
+    def round(self, decimals=0):
+        return ops.round(self, decimals)
+
+    def floor_divide(self, other):
+        return ops.floor_divide(self, other)
+
+    def remainder(self, other):
+        return ops.remainder(self, other)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def square(self):
+        return ops.mul(self, self)
+
+    def lerp(self, end, weight):
+        return ops.lerp(self, end, weight)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        operands = (value,) if isinstance(value, Tensor) else ()
+        return self._inplace(lambda a, *v: ops.masked_fill(a, mask, *(v or (value,))), operands,
+                             "masked_fill_")
 
     def clamp(self, min=None, max=None):
         return ops.clamp(self, min, max)
@@ -453,6 +601,18 @@ class Tensor:
     def norm(self, p=2, dim=None, keepdim=False):
         return ops.norm(self, p, dim, keepdim)
 
+    def sort(self, dim=-1, descending=False, stable=False):
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def nonzero(self, as_tuple=False):
+        return ops.nonzero(self, as_tuple)
+
     def sum_to(self, shape):
         return ops.sum_to(self, shape)
 
@@ -464,7 +624,7 @@ class Tensor:
         return ops.view(self, *shape)
 
     def view_as(self, other):
-        return ops.reshape(self, other.shape)
+        return ops.view(self, other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
         return ops.flatten(self, start_dim, end_dim)
@@ -568,13 +728,19 @@ class Tensor:
         return Tensor._wrap(self._xp.asarray(self._data.all(axis=dim)))
 
     def isnan(self):
-        return Tensor._wrap(self._xp.isnan(self._data))
+        return ops.isnan(self)
+
+    def isinf(self):
+        return ops.isinf(self)
 
     def isfinite(self):
-        return Tensor._wrap(self._xp.isfinite(self._data))
+        return ops.isfinite(self)
 
-    def allclose(self, other, rtol=1e-5, atol=1e-8):
-        return builtins.bool(self._xp.allclose(self._data, other._data, rtol=rtol, atol=atol))
+    def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+        return ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other):
+        return ops.equal(self, other)
 
     # --- in-place operations ---
     # Every write bumps the memory's version counter (see VersionCounter). In grad mode, an
@@ -698,6 +864,13 @@ class Tensor:
         from .random import randn_array
         samples = randn_array(self.shape, self.dtype, self.device) * std + mean
         return self._overwrite(Tensor._wrap(samples), "normal_")
+
+
+def _sizes(size):
+    """Sizes given as ints or as one tuple/list/Size: (2, 3) or ((2, 3),) -> (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(s) for s in size)
 
 
 def as_tensor_arg(x, like):

@@ -15,7 +15,7 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 ENGINE = {"tensor", "function", "autograd", "gradcheck", "grad_mode", "creation", "random",
-          "_device", "serialization", "_files", "_version", "ops"}
+          "_device", "serialization", "_files", "_version", "ops", "cuda", "backends"}
 RANK = {"kernels": 0, "engine": 1, "nn": 2, "optim": 2, "viz": 2, "data": 3, "gan": 4,
         "metrics": 5, "apps": 6, "exercises": 6, "cli": 7, "bench": 7}
 FACADES = {"minigan", "minigan.__main__"}        # the public face may gather everything

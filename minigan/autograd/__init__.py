@@ -7,9 +7,10 @@
     >>> (g,) = minigan.autograd.grad(y, x, create_graph=True)
     >>> minigan.autograd.gradcheck(minigan.tanh, (x,))
 """
+from ..creation import Variable  # noqa: F401  (PyTorch's legacy name: returns a Tensor)
 from ..function import Function  # noqa: F401  (torch.autograd.Function)
 from .engine import backward, grad  # noqa: F401
 from .finite_differences import GradcheckError, gradcheck, gradgradcheck, jacobians  # noqa: F401
 
 __all__ = ["backward", "grad", "Function", "GradcheckError", "gradcheck", "gradgradcheck",
-           "jacobians"]
+           "jacobians", "Variable"]

@@ -11,7 +11,7 @@ node's backward runs, it checks that nothing it reads was changed in place since
 """
 from .. import grad_mode
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, new_tensor
 
 __all__ = ["backward", "grad", "run_backward"]
 
@@ -126,10 +126,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+         only_inputs=True, allow_unused=False):
     """Gradients of `outputs` with respect to `inputs`, returned as a tuple; `.grad` untouched.
 
     With create_graph=True the gradients are themselves differentiable (WGAN-GP, R1).
+    only_inputs is accepted for old PyTorch code and ignored, as PyTorch does: only the
+    inputs' gradients are ever computed and returned.
     """
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)
@@ -169,7 +171,7 @@ def _default_grad(out, g, who):
                                "that shape")
         return Tensor._wrap(out._xp.ones_like(out._data))
     if not isinstance(g, Tensor):
-        g = Tensor(g, dtype=out.dtype, device=out.device)
+        g = new_tensor(g, out.dtype, out.device)
     if g.shape != out.shape:
         raise RuntimeError(f"{who}: gradient has shape {tuple(g.shape)} but the output has shape "
                            f"{tuple(out.shape)}")

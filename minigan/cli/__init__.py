@@ -1,8 +1,9 @@
-"""The `minigan` command: train, sample, eval, plot, bench, info, exercise.
+"""The `minigan` command: train, sample, eval, plot, export, bench, info, exercise.
 
 This package is the only place with argparse:
     train.py     minigan train MODEL (GAN recipes and image apps, one training loop)
     runs.py      minigan sample | eval | plot RUN
+    export.py    minigan export RUN -o FILE.safetensors (the networks, for PyTorch)
     bench.py     minigan bench ops | kernels | dcgan
     args.py      argument types that validate at parse time, the one-line error parser
 This file builds the parser and dispatches, importing lazily so `minigan info` stays quick.
@@ -77,6 +78,12 @@ def build_parser():
     p = sub.add_parser("plot", help="draw a run's figures into RUN/plots")
     runs.add_plot_arguments(p)
     p.set_defaults(handler=runs.cmd_plot)
+
+    from minigan.cli import export
+    p = sub.add_parser("export", help="write a trained run's networks as safetensors, for "
+                       "PyTorch (needs pip install 'minigan[export]')")
+    export.add_arguments(p)
+    p.set_defaults(handler=export.cmd_export)
 
     from minigan.cli import exercise as exercise_command
     p = sub.add_parser("exercise", help="check an exercise: list, check NAME [--file PATH] "

@@ -43,12 +43,27 @@ class DataLoader:
     drop_last:   skip the last, incomplete batch (keeps batch statistics, e.g. in
                  BatchNorm, computed over equal-sized batches).
     collate_fn:  turns a list of items into a batch (default: `default_collate`).
+    num_workers, pin_memory, persistent_workers, prefetch_factor:
+                 accepted for PyTorch's signature. NOTE: batches are always made in this
+                 process, whatever num_workers says (PyTorch starts that many worker
+                 processes); the datasets here are arrays in memory, so a batch is one
+                 gather, and worker processes would cost more than they save. There is no
+                 pinned memory to use either: a GPU batch is copied when it is moved.
 
     A `TensorDataset` with the default `collate_fn` is batched by indexing its arrays
     with the batch's index array: one gather per tensor, no per-item Python loop.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False,
+                 timeout=0, worker_init_fn=None, prefetch_factor=None,
+                 persistent_workers=False):
+        if sampler is not None or batch_sampler is not None:
+            raise NotImplementedError("DataLoader: sampler and batch_sampler are not supported; "
+                                      "use shuffle=True, or index the dataset yourself")
+        if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got "
+                             f"{num_workers!r}")
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) \
                 or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, "
@@ -58,6 +73,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
+        self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
 
     def __len__(self):
         """Batches per epoch."""

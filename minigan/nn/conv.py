@@ -14,6 +14,7 @@ from .._device import normalize_dtype
 from ..creation import zeros
 from . import conv_functional as F, init
 from .conv_functional import _pair
+from .interpolate import interpolate
 from .module import Module
 from .parameter import Parameter
 
@@ -129,15 +130,20 @@ class MaxPool2d(Module):
 
 
 class Upsample(Module):
-    """Resize (N, C, H, W) by `scale_factor` or to `size`; only mode='nearest'."""
+    """Resize (N, C, H, W) by `scale_factor` or to `size`; mode 'nearest' or 'bilinear'
+    (with align_corners, as PyTorch's; see nn/interpolate.py)."""
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest"):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
         super().__init__()
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, x):
-        return F.interpolate(x, self.size, self.scale_factor, self.mode)
+        return interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                           self.recompute_scale_factor)
 
     def extra_repr(self):
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
-        return f"{what}, mode='{self.mode}'"
+        corners = f", align_corners={self.align_corners}" if self.align_corners is not None else ""
+        return f"{what}, mode='{self.mode}'{corners}"

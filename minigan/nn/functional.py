@@ -15,14 +15,43 @@ from minigan import kernels
 
 from ..function import Function
 from ..ops import log_softmax, logsigmoid, pad, softmax  # noqa: F401  (re-exported)
-from ..ops.elementwise import (Softplus, clamp, leaky_relu, log, relu, sigmoid, softplus,  # noqa: F401
+from ..ops.elementwise import (LeakyReLU, Softplus, clamp, log, sigmoid, softplus,  # noqa: F401
                                tanh, where)
 from ..random import rand_array
 from ..tensor import Tensor
 
-# The conv family lives in .conv_functional: convolutions, pooling, nearest interpolation.
-from .conv_functional import (avg_pool2d, conv2d, conv_transpose2d, fold, interpolate,  # noqa: F401,E402
-                    max_pool2d, unfold)
+# The conv family lives in .conv_functional: convolutions, pooling; resizing in .interpolate.
+from .conv_functional import (avg_pool2d, conv2d, conv_transpose2d, fold,  # noqa: F401,E402
+                              max_pool2d, unfold)
+from .interpolate import interpolate  # noqa: F401,E402
+
+
+# --- activations ---
+# NOTE: inplace=True is accepted for PyTorch's signature, and the result is always a new
+# tensor (an in-place activation would overwrite a value that backward may need).
+def relu(input, inplace=False):
+    return LeakyReLU.apply(input, negative_slope=0.0)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return LeakyReLU.apply(input, negative_slope=negative_slope)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Class indices (...) -> int64 rows (..., num_classes) with a 1 at each index;
+    num_classes=-1 takes the largest index + 1."""
+    if tensor.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected a tensor of class indices (integers), got "
+                        f"{tensor.dtype}")
+    xp, t = tensor._xp, tensor._data
+    if t.size and int(t.min()) < 0:
+        raise ValueError(f"one_hot: class indices must be non-negative, got {int(t.min())}")
+    if num_classes == -1:
+        num_classes = int(t.max()) + 1 if t.size else 0
+    if t.size and int(t.max()) >= num_classes:
+        raise ValueError(f"one_hot: class index {int(t.max())} does not fit num_classes="
+                         f"{num_classes}")
+    return Tensor._wrap((t[..., None] == xp.arange(num_classes)).astype("int64"))
 
 
 def _shape(x):
@@ -57,7 +86,7 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: expected input (..., {weight.shape[1]}) to match weight "
                          f"{_shape(weight)}, got {_shape(input)}")
     if input.dtype != weight.dtype:
-        raise TypeError(f"linear: input dtype {input.dtype} does not match weight dtype "
+        raise RuntimeError(f"linear: input dtype {input.dtype} does not match weight dtype "
                         f"{weight.dtype}; convert one with .to()")
     if bias is None:
         return Linear.apply(input, weight)
@@ -75,6 +104,23 @@ def dropout(input, p=0.5, training=True):
         return input * 0
     keep = rand_array(input.shape, input.dtype, input.device) >= p
     # One constant mask in the input's dtype; scaling folded in.
+    return input * Tensor._wrap(keep.astype(input.dtype) / input.dtype.type(1 - p))
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) (or (C, H, W)) with probability p, scaling the
+    rest by 1/(1-p): neighbouring pixels are correlated, so dropping single ones does little."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout2d: probability has to be between 0 and 1, got {p}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected input (N, C, H, W) or (C, H, W), got "
+                         f"{_shape(input)}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    channels = input.shape[:-2] + (1, 1)              # one draw per (sample, channel)
+    keep = rand_array(channels, input.dtype, input.device) >= p
     return input * Tensor._wrap(keep.astype(input.dtype) / input.dtype.type(1 - p))
 
 
@@ -259,6 +305,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             running_mean._data += m * stats["mean"].reshape(c)
             running_var._data *= 1 - m
             running_var._data += (m * n / (n - 1)) * stats["var"].reshape(c)
+            running_mean._bump_version()        # in-place writes: a graph must not read them
+            running_var._bump_version()
         return y
     return _with_running_stats(input, running_mean, running_var, weight, bias, shape, eps)
 
@@ -281,6 +329,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             running_mean._data += m * stats["mean"].reshape(n, c).mean(0)
             running_var._data *= 1 - m
             running_var._data += (m * k / max(k - 1, 1)) * stats["var"].reshape(n, c).mean(0)
+            running_mean._bump_version()
+            running_var._bump_version()
         return y
     return _with_running_stats(input, running_mean, running_var, weight, bias, shape, eps)
 
@@ -296,6 +346,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                          f" to end in normalized_shape {normalized_shape}, got {_shape(input)}")
     dims = tuple(range(input.ndim - k, input.ndim))
     return _normalized(input, dims, eps, weight, bias, normalized_shape)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Split the channels of (N, C, ...) into `num_groups` groups and normalise each
+    (sample, group) over its channels and positions; then the per-channel affine."""
+    if input.ndim < 2 or input.shape[1] % num_groups:
+        raise ValueError(f"group_norm: expected input (N, C, ...) with C divisible by "
+                         f"num_groups={num_groups}, got {_shape(input)}")
+    n, c = input.shape[:2]
+    grouped = input.reshape(n, num_groups, -1)                 # (N, G, C/G * positions)
+    y = Normalize.apply(grouped, dims=(2,), eps=eps, shape=(n, num_groups, 1))
+    return _affine(y.reshape(input.shape), weight, bias, (1, c) + (1,) * (input.ndim - 2))
 
 
 # --- losses ---
@@ -334,18 +396,45 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
+class BinaryCrossEntropy(Function):
+    """-(t log p + (1 - t) log(1 - p)) elementwise, for probabilities p and targets t.
+
+    NOTE: as in PyTorch, each log is clamped at -100, so p = 0 or 1 (a saturated Sigmoid)
+    gives a large finite loss instead of inf; and the gradient
+        d/dp = (p - t) / (p (1 - p))      with p (1 - p) clamped at 1e-12
+    stays finite there too (composing clamp(log(p)) would give 0 * inf = nan).
+    """
+
+    def forward(self, p, t):
+        xp = array_module(p)
+        with np.errstate(divide="ignore"):          # log(0) = -inf, then clamped
+            log_p = xp.maximum(xp.log(p), -100)
+            log_1mp = xp.maximum(xp.log(1 - p), -100)
+        return -(t * log_p + (1 - t) * log_1mp)
+
+    def backward(self, gy):
+        p, t = self.inputs
+        gp = gt = None
+        if self.needs_input_grad[0]:
+            gp = gy * (p - t) / clamp(p * (1 - p), min=1e-12)
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):
+                gt = gy * (clamp(log(1 - p), min=-100) - clamp(log(p), min=-100))
+        return gp, gt
+
+
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """-(t log p + (1 - t) log(1 - p)) for probabilities p; each log is clamped at -100 as
-    PyTorch does, so p = 0 or 1 gives a large finite loss instead of inf."""
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p (after a Sigmoid); finite at
+    p = 0 and 1, forward and backward, as PyTorch's (see BinaryCrossEntropy)."""
     target = _as_target(target, input)
     _check_same(input, target, "binary_cross_entropy")
     data = input._data
     if data.size and (data.min() < 0 or data.max() > 1):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1"
                          " (did you mean binary_cross_entropy_with_logits?)")
-    with np.errstate(divide="ignore"):        # log(0) = -inf is expected, then clamped
-        loss = -(target * clamp(log(input), min=-100)
-                 + (1 - target) * clamp(log(1 - input), min=-100))
+    if target.dtype != input.dtype:
+        target = target.to(input.dtype)
+    loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy")

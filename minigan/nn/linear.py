@@ -1,4 +1,5 @@
-"""Layers without spatial structure: Linear, Identity, Flatten, Unflatten, Embedding, Dropout.
+"""Layers without spatial structure: Linear, Identity, Flatten, Unflatten, Embedding, Dropout
+(and Dropout2d, which drops whole channels).
 
     >>> fc = nn.Linear(100, 6272)           # DCGAN's generator: z -> 128 x 7 x 7
     >>> fc(minigan.randn(64, 100)).shape
@@ -105,6 +106,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight._data[self.padding_idx] = 0
+            self.weight._bump_version()
 
     def forward(self, x):
         return F.embedding(x, self.weight, self.padding_idx)
@@ -128,3 +130,11 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) with probability p while training (scaling the
+    rest by 1/(1-p))."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)

@@ -24,7 +24,17 @@ from .._device import is_floating, normalize_dtype, parse_to_args, to_device
 from ..tensor import Tensor
 from .parameter import Parameter
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns, as PyTorch: (missing_keys, unexpected_keys)."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+                f"unexpected_keys={self.unexpected_keys})")
+
+
+IncompatibleKeys = _IncompatibleKeys
 
 
 class Module:
@@ -191,6 +201,12 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
+        """Forget the gradients (set them to None, PyTorch's default since 2.0).
+
+        NOTE: a backward that does not reach a parameter (a loss that uses only some of a
+        module's parameters) leaves that parameter's .grad as it was, None after zero_grad,
+        exactly as PyTorch does; optimisers skip parameters whose .grad is None.
+        """
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
@@ -212,9 +228,13 @@ class Module:
             for t in list(m._parameters.values()) + list(m._buffers.values()):
                 if t is None:
                     continue
-                t._data = fn(t._data)
-                if t.grad is not None:
-                    t.grad._data = fn(t.grad._data)
+                for tensor in (t, t.grad):
+                    if tensor is None:
+                        continue
+                    array = fn(tensor._data)
+                    if array is not tensor._data:
+                        tensor._data = array
+                        tensor._bump_version()      # a graph that saved it must not read it
         return self
 
     def to(self, *args, dtype=None, device=None):
@@ -260,27 +280,38 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy values into this module's tensors; shapes must match. With strict=True every
-        key must match too. Returns (missing_keys, unexpected_keys)."""
+        """Copy values into this module's tensors (in place: an optimiser holding them keeps
+        working). Shapes must match; with strict=True every key must match too. Any
+        mismatch raises RuntimeError naming all of them, before anything is copied.
+        Returns (missing_keys, unexpected_keys), as PyTorch's _IncompatibleKeys."""
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
-                           f"unexpected keys {unexpected}")
+        errors = []
+        if strict and missing:
+            errors.append(f"missing keys {missing}")
+        if strict and unexpected:
+            errors.append(f"unexpected keys {unexpected}")
+        arrays = {}
         for key, target in own.items():
             if key not in state_dict:
                 continue
             value = state_dict[key]
             array = value._data if isinstance(value, Tensor) else np.asarray(value)
             if tuple(array.shape) != tuple(target.shape):
-                raise ValueError(f"load_state_dict for {type(self).__name__}: size mismatch for "
-                                 f"{key}: the checkpoint has shape {tuple(array.shape)}, the "
-                                 f"model has shape {tuple(target.shape)}")
-            with grad_mode.no_grad():
+                errors.append(f"size mismatch for {key}: the checkpoint has shape "
+                              f"{tuple(array.shape)}, the model has shape {tuple(target.shape)}")
+            arrays[key] = array
+        if errors:
+            raise RuntimeError(f"Error(s) in load_state_dict for {type(self).__name__}: "
+                               + "; ".join(errors))
+        with grad_mode.no_grad():
+            for key, array in arrays.items():
+                target = own[key]
                 target._data[...] = to_device(array, target.device).astype(target.dtype,
                                                                              copy=False)
-        return IncompatibleKeys(missing, unexpected)
+                target._bump_version()
+        return _IncompatibleKeys(missing, unexpected)
 
     # --- printing ---
     def extra_repr(self):

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm.
+"""Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm, GroupNorm.
 
     >>> bn = nn.BatchNorm2d(64)            # momentum 0.1, eps 1e-5, as PyTorch
     >>> y = bn(minigan.randn(8, 64, 7, 7))  # train mode: batch statistics, running ones updated
@@ -15,6 +15,16 @@ from .module import Module
 from .parameter import Parameter
 
 
+def _affine_parameters(module, channels, affine, dtype, device):
+    """A per-channel scale (1) and shift (0) on `module`, or None for both."""
+    if affine:
+        module.weight = Parameter(ones(channels, dtype=dtype, device=device))
+        module.bias = Parameter(zeros(channels, dtype=dtype, device=device))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
 class _NormBase(Module):
     """Per-channel affine parameters (weight 1, bias 0) and running statistics (0, 1)."""
 
@@ -24,12 +34,7 @@ class _NormBase(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = normalize_dtype(dtype)
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
-            self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, affine, dtype, device)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
@@ -41,9 +46,10 @@ class _NormBase(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
+            for buffer, value in ((self.running_mean, 0), (self.running_var, 1),
+                                  (self.num_batches_tracked, 0)):
+                buffer._data[...] = value
+                buffer._bump_version()
 
     def _check_input_dim(self, x):
         pass
@@ -52,6 +58,7 @@ class _NormBase(Module):
         """The momentum of this step; momentum=None means a cumulative average."""
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data += 1
+            self.num_batches_tracked._bump_version()
             if self.momentum is None:
                 return 1.0 / int(self.num_batches_tracked._data)
         return self.momentum if self.momentum is not None else 0.0
@@ -133,3 +140,28 @@ class LayerNorm(Module):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
 
+
+
+class GroupNorm(Module):
+    """Normalise each sample over groups of channels (and all positions): batch-size
+    independent, between LayerNorm (1 group) and InstanceNorm (C groups). Per-channel
+    weight 1 and bias 0."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        _affine_parameters(self, num_channels, affine, normalize_dtype(dtype), device)
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected input (N, {self.num_channels}, ...), got "
+                             f"{tuple(x.shape)}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

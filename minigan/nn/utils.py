@@ -44,6 +44,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1.0:
         for g in grads:
             g._data *= g.dtype.type(coef)
+            g._bump_version()
     return Tensor._wrap(xp.asarray(total, dtype=grads[0].dtype))
 
 
@@ -53,6 +54,7 @@ def clip_grad_value_(parameters, clip_value):
     for g in _grads(parameters):
         xp = g._xp
         xp.clip(g._data, -clip_value, clip_value, out=g._data)
+        g._bump_version()
 
 
 def parameters_to_vector(parameters):
@@ -68,6 +70,7 @@ def vector_to_parameters(vec, parameters):
     for p in parameters:
         n = p.numel()
         p._data[...] = vec._data[start:start + n].reshape(p.shape)
+        p._bump_version()
         start += n
     if start != vec.numel():
         raise ValueError(f"vector_to_parameters: the vector has {vec.numel()} elements, the "
@@ -111,6 +114,8 @@ class SpectralNorm:
                 for _ in range(self.n_power_iterations):
                     v._data[...] = _l2_normalize(m.T @ u._data, self.eps)   # (w,)
                     u._data[...] = _l2_normalize(m @ v._data, self.eps)     # (h,)
+            u._bump_version()
+            v._bump_version()
         # Copies: the buffers change in place later, the graph must keep these values.
         u_c, v_c = Tensor._wrap(u._data.copy()), Tensor._wrap(v._data.copy())
         sigma = (u_c * (mat @ v_c)).sum()

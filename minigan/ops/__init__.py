@@ -4,3 +4,5 @@ from .elementwise import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403
+from .compare import *  # noqa: F401,F403

@@ -15,7 +15,8 @@ from ..function import Function
 from ..tensor import Tensor
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "abs",
-           "sign", "clamp", "maximum", "minimum", "where", "sigmoid", "tanh", "relu",
+           "sign", "sin", "cos", "floor", "ceil", "round", "floor_divide", "remainder", "clamp",
+           "maximum", "minimum", "where", "masked_fill", "lerp", "sigmoid", "tanh", "relu",
            "leaky_relu", "softplus", "logsigmoid", "to_dtype", "result_type", "as_tensor_like"]
 
 
@@ -235,6 +236,22 @@ class Abs(Function):
         return gy * _mask(x._xp.sign(x._data), x)   # NOTE: sign(0) = 0, as PyTorch
 
 
+class Sin(Function):
+    def forward(self, x):
+        return array_module(x).sin(x)
+
+    def backward(self, gy):
+        return gy * cos(self.inputs[0])          # d sin x = cos x dx
+
+
+class Cos(Function):
+    def forward(self, x):
+        return array_module(x).cos(x)
+
+    def backward(self, gy):
+        return -gy * sin(self.inputs[0])         # d cos x = -sin x dx
+
+
 def _float_input(x, name):
     if not is_floating(x.dtype):
         return x.to(default_float)
@@ -261,8 +278,76 @@ def abs(x):
     return Abs.apply(x)
 
 
+def sin(x):
+    return Sin.apply(_float_input(x, "sin"))
+
+
+def cos(x):
+    return Cos.apply(_float_input(x, "cos"))
+
+
 def sign(x):
     return Tensor._wrap(x._xp.sign(x._data))
+
+
+# --- rounding: piecewise constant, so their gradient is 0 (as PyTorch's) ---
+class _Rounding(Function):
+    saves_inputs = False     # the gradient is 0 whatever x is
+
+    def backward(self, gy):
+        return gy * 0
+
+
+class Floor(_Rounding):
+    def forward(self, x):
+        return array_module(x).floor(x)
+
+
+class Ceil(_Rounding):
+    def forward(self, x):
+        return array_module(x).ceil(x)
+
+
+class Round(_Rounding):
+    def forward(self, x, decimals):
+        return array_module(x).round(x, decimals)   # NOTE: halves to even, as PyTorch
+
+
+def _integer_or(x, rounding, *args):
+    """Integers are already whole: rounding them changes nothing."""
+    return x if not is_floating(x.dtype) else rounding.apply(x, *args)
+
+
+def floor(x):
+    return _integer_or(x, Floor)
+
+
+def ceil(x):
+    return _integer_or(x, Ceil)
+
+
+def round(x, decimals=0):
+    return x if not is_floating(x.dtype) else Round.apply(x, decimals=decimals)
+
+
+def floor_divide(a, b):
+    """a // b: floor(a / b), integer for integers (as Python's //)."""
+    like = a if isinstance(a, Tensor) else b
+    dtype = result_type(a, b)
+    if is_floating(dtype):
+        return floor(div(a, b))
+    a, b = as_tensor_like(a, like, dtype), as_tensor_like(b, like, dtype)
+    return Tensor._wrap(like._xp.floor_divide(a._data, b._data))
+
+
+def remainder(a, b):
+    """a % b with the sign of b (Python's %, torch.remainder): a - floor(a / b) * b."""
+    if is_floating(result_type(a, b)):
+        return sub(a, mul(floor_divide(a, b), b))       # gradient: 1 for a, -floor(a/b) for b
+    like = a if isinstance(a, Tensor) else b
+    dtype = result_type(a, b)
+    a, b = as_tensor_like(a, like, dtype), as_tensor_like(b, like, dtype)
+    return Tensor._wrap(like._xp.remainder(a._data, b._data))
 
 
 class Clamp(Function):
@@ -337,6 +422,28 @@ def where(condition, a, b):
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     return Where.apply(a, b, condition=cond)
+
+
+def masked_fill(x, mask, value):
+    """`value` where the bool `mask` (broadcast to x's shape) is True, x elsewhere; the result
+    keeps x's dtype and shape, as PyTorch's masked_fill."""
+    m = mask._data if isinstance(mask, Tensor) else x._xp.asarray(mask)
+    if m.dtype != bool:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
+    try:
+        m = x._xp.broadcast_to(m, x.shape)
+    except ValueError:
+        raise ValueError(f"masked_fill: the mask of shape {tuple(m.shape)} cannot be broadcast "
+                         f"to the tensor's shape {tuple(x.shape)}") from None
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ValueError(f"masked_fill: value must be a number or a 0-dim tensor, got a tensor "
+                         f"of shape {tuple(value.shape)}")
+    return Where.apply(as_tensor_like(value, x, x.dtype), x, condition=m)
+
+
+def lerp(start, end, weight):
+    """start + weight * (end - start): the linear interpolation (torch.lerp)."""
+    return start + weight * (end - start)
 
 
 # --- activations ---

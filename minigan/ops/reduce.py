@@ -246,22 +246,37 @@ def gather(x, dim, index):
 
 
 # --- the softmax family ---
+def _max_constant(x, dims):
+    """The maximum over `dims` (kept), as a constant: subtracting it keeps exp from
+    overflowing, and any constant gives the same result, so it needs no gradient."""
+    m = x._xp.max(x._data, axis=dims, keepdims=True)
+    return Tensor._wrap(x._xp.where(x._xp.isinf(m), 0, m))   # all -inf rows stay -inf, not nan
+
+
 def logsumexp(x, dim, keepdim=False):
     """log(sum(exp(x))) computed stably: the maximum is taken out first."""
     dims = _dims(dim, x.ndim, "logsumexp")
-    m = x._xp.max(x._data, axis=dims, keepdims=True)
-    m = x._xp.where(x._xp.isinf(m), 0, m)            # all -inf rows stay -inf, not nan
-    m = Tensor._wrap(m)
+    m = _max_constant(x, dims)
     out = log(sum(exp(x - m), dims, keepdim=True)) + m
     return out if keepdim else out.squeeze(dims)
 
 
-def softmax(x, dim):
-    return exp(x - logsumexp(x, dim, keepdim=True))
-
-
 def log_softmax(x, dim):
-    return x - logsumexp(x, dim, keepdim=True)
+    """(x - m) - log(sum(exp(x - m))), m the maximum along `dim`.
+
+    NOTE: x - (m + log sum) would give the same number in exact arithmetic, but for logits
+    of 1e4 in float32, m + log sum rounds to the spacing of 1e4 (~1e-3); x - m is exact.
+    """
+    dims = _dims(dim, x.ndim, "log_softmax")
+    shifted = x - _max_constant(x, dims)
+    return shifted - log(sum(exp(shifted), dims, keepdim=True))
+
+
+def softmax(x, dim):
+    """exp(x - m) / sum(exp(x - m)), m the maximum along `dim` (so exp never overflows)."""
+    dims = _dims(dim, x.ndim, "softmax")
+    e = exp(x - _max_constant(x, dims))
+    return e / sum(e, dims, keepdim=True)
 
 
 # --- norms ---

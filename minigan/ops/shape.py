@@ -1,4 +1,6 @@
 """Shape operations: reshape, permute, indexing, cat, pad, and those composed from them."""
+import numpy as np
+
 from .._device import add_at, array_module
 from ..function import Function
 from ..tensor import Tensor
@@ -37,19 +39,61 @@ def _shape_arg(shape):
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
+def _resolved_shape(x, shape, who):
+    """`shape` with its -1 (if any) worked out; raises if x's elements do not fit it."""
+    known = prod_shape(s for s in shape if s != -1)
+    if shape.count(-1) > 1 or (shape.count(-1) == 0 and known != x.numel()) or (
+            shape.count(-1) == 1 and (known == 0 or x.numel() % known)):
+        raise RuntimeError(f"{who}: shape {list(shape)} is invalid for input of size "
+                           f"{x.numel()} (shape {tuple(x.shape)})")
+    return tuple(x.numel() // known if s == -1 else s for s in shape)
+
+
 def reshape(x, *shape):
     shape = _shape_arg(shape)
     if shape == x.shape:
         return x
-    known = prod_shape(s for s in shape if s != -1)
-    if shape.count(-1) > 1 or (shape.count(-1) == 0 and known != x.numel()) or (
-            shape.count(-1) == 1 and (known == 0 or x.numel() % known)):
-        raise RuntimeError(f"reshape: shape {list(shape)} is invalid for input of size "
-                           f"{x.numel()} (shape {tuple(x.shape)})")
-    return Reshape.apply(x, shape=shape)
+    return Reshape.apply(x, shape=_resolved_shape(x, shape, "reshape"))
 
 
-view = reshape
+def view(x, *shape):
+    """reshape that never copies (PyTorch's view): the new shape must be readable from the
+    same memory by strides alone. After permute or transpose it often is not; then view
+    raises, as in PyTorch, and .reshape() (which copies when it must) is the answer."""
+    shape = _resolved_shape(x, _shape_arg(shape), "view")
+    if not _viewable(x._data, shape):
+        raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
+                           f"(at least one dimension spans across two contiguous subspaces): "
+                           f"shape {tuple(x.shape)} with strides {x._data.strides} cannot be "
+                           f"viewed as {shape} without a copy. Use .reshape(...) instead.")
+    return x if shape == x.shape else Reshape.apply(x, shape=shape)
+
+
+def _viewable(array, shape):
+    """Whether `shape` can be read from `array`'s memory without a copy (PyTorch's rule).
+
+    Walk the old dims from the last, in chunks whose dims follow each other in memory
+    (stride[d-1] == size[d] * stride[d]); each chunk must be made of whole new dims.
+    """
+    if array.flags.c_contiguous or array.size == 0:
+        return True
+    old_shape, old_strides = array.shape, array.strides
+    view_d = len(shape) - 1
+    chunk_numel = view_numel = 1
+    chunk_stride = old_strides[-1]
+    for d in range(len(old_shape) - 1, -1, -1):
+        chunk_numel *= old_shape[d]
+        chunk_ends = d == 0 or (old_shape[d - 1] != 1
+                                and old_strides[d - 1] != chunk_numel * chunk_stride)
+        if chunk_ends:
+            while view_d >= 0 and (view_numel < chunk_numel or shape[view_d] == 1):
+                view_numel *= shape[view_d]
+                view_d -= 1
+            if view_numel != chunk_numel:
+                return False
+            if d > 0:
+                chunk_stride, chunk_numel, view_numel = old_strides[d - 1], 1, 1
+    return view_d == -1
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -248,10 +292,21 @@ class Pad(Function):
         return gy[index]
 
 
+# How each mode fills the border, as the index of the element it copies (NumPy's np.pad
+# names): reflect mirrors without repeating the edge (3 2 | 1 2 3 4 | 3 2), replicate
+# repeats the edge (1 1 | 1 2 3 4 | 4 4), circular wraps around (3 4 | 1 2 3 4 | 1 2).
+PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
 def pad(x, pad, mode="constant", value=0.0):
-    """PyTorch's F.pad: `pad` lists (left, right) for the last dim, then the one before, ..."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported; only 'constant'")
+    """PyTorch's F.pad: `pad` lists (left, right) for the last dim, then the one before, ...
+
+    mode "constant" fills with `value`; "reflect", "replicate" and "circular" copy elements
+    of x, so they are x indexed with a padded range of indices (and differentiable as that).
+    """
+    if mode != "constant" and mode not in PAD_MODES:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: expected an even number of pads, at most 2 per dim of a "
                          f"{x.ndim}-dim tensor, got {len(pad)}")
@@ -260,4 +315,19 @@ def pad(x, pad, mode="constant", value=0.0):
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return Pad.apply(x, widths=tuple(widths), value=value)
+    if mode == "constant":
+        return Pad.apply(x, widths=tuple(widths), value=value)
+    for d, (before, after) in enumerate(widths):
+        if before or after:
+            x = _pad_by_index(x, d, before, after, mode)
+    return x
+
+
+def _pad_by_index(x, d, before, after, mode):
+    n = x.shape[d]
+    limit = n - 1 if mode == "reflect" else n
+    if max(before, after) > limit:
+        raise ValueError(f"pad: {mode} padding of ({before}, {after}) needs dimension {d} to be "
+                         f"larger than the padding, got size {n} (input {tuple(x.shape)})")
+    index = np.pad(np.arange(n), (before, after), mode=PAD_MODES[mode])   # (before + n + after,)
+    return x[(slice(None),) * d + (x._xp.asarray(index),)]
