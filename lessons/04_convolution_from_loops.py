@@ -197,7 +197,7 @@ from matplotlib.figure import Figure  # noqa: E402  (plotting only)
 
 digit = F.avg_pool2d(data.mnist_5k("test").tensors[0][:1], 2)   # (1, 1, 28, 28) -> (1, 1, 14, 14)
 digit = (digit + 1) / 2                     # [-1, 1] -> [0, 1]: background 0, like the padding
-edges = mg.tensor([[[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]],        # Sobel: vertical edges
+edges = mg.tensor([[[[-1., 0, 1], [-2, 0, 2], [-1, 0, 1]]],       # Sobel: vertical edges
                    [[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]]])       # horizontal edges (2, 1, 3, 3)
 cols = F.unfold(digit, 3, padding=1)                              # (1, 9, 196)
 feature = conv2d_im2col(digit, edges, padding=1)                  # (1, 2, 14, 14)

@@ -211,10 +211,10 @@ def test_elementwise_ops_still_promote_as_pytorch():
     assert (mg.ones(2) + mg.ones(2, dtype=mg.float64)).dtype == mg.float64
 
 
-def test_an_integer_operand_of_a_product_takes_the_float_dtype():
-    # NOTE: PyTorch raises here too; minigan converts (lesson 04's integer Sobel filter)
-    out = mg.tensor([[1, 2]]) @ mg.full((2, 1), 0.5)
-    assert out.dtype == mg.float32 and out.tolist() == [[1.5]]
+def test_an_integer_operand_of_a_float_product_raises_as_in_pytorch():
+    with pytest.raises(RuntimeError, match="got int64 and float32; convert one with"):
+        mg.tensor([[1, 2]]) @ mg.full((2, 1), 0.5)
+    assert (mg.tensor([[1, 2]]).float() @ mg.full((2, 1), 0.5)).tolist() == [[1.5]]
     assert (mg.tensor([[1, 2]]) @ mg.tensor([[3], [4]])).tolist() == [[11]]
 
 

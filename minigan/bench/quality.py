@@ -52,7 +52,7 @@ def _latents(n, dim, seed=123):
 
 
 def generate(gan, z, chunk=500):
-    from minigan import tensor
+    from minigan.creation import tensor
     return np.concatenate([gan.generate(tensor(z[i:i + chunk])).numpy()
                            for i in range(0, len(z), chunk)])
 
@@ -93,7 +93,8 @@ def format_row(row):
 
 
 def ring_coverage(seed=0):
-    from minigan import metrics, randn
+    from minigan import metrics
+    from minigan.creation import randn
     from minigan.gan import recipes
     from minigan.random import manual_seed
     cfg = dict(recipes.defaults("wgan-gp"), model="wgan-gp", seed=seed)

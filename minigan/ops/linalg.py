@@ -35,14 +35,14 @@ class MatMul(Function):
 
 
 def _same_dtype(tensors, who):
-    """The operands in one dtype; two different floating dtypes are an error."""
-    floats = {t.dtype for t in tensors if is_floating(t.dtype)}
-    if len(floats) > 1:
-        dtypes = " and ".join(str(t.dtype) for t in tensors)
+    """The operands, which must share one dtype: as in PyTorch, a product of float32 and
+    float64 (or of an integer and a float) is an error, not a silent conversion."""
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        names = " and ".join(str(t.dtype) for t in tensors)
         raise RuntimeError(f"{who}: expected all operands to have the same dtype, but got "
-                           f"{dtypes}; convert one with .to(), .float() or .double()")
-    dtype = floats.pop() if floats else np.result_type(*[t.dtype for t in tensors])
-    return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
+                           f"{names}; convert one with .to(), .float() or .double()")
+    return list(tensors)
 
 
 def matmul(a, b):
