@@ -26,6 +26,11 @@ Notes on the table:
   loop): the engine calls `xp.matmul` directly, which is BLAS ("blas": np.matmul).
 * batch norm on CuPy runs the reference, written with the array's own module.
 
+Threads and layouts: the fast CPU versions split their work over one thread pool
+(threads.py: set_num_threads / get_num_threads, MINIGAN_NUM_THREADS; numpy's BLAS then runs
+one thread inside each of ours, so two pools never compete for the cores), and keep
+activations channels last between layers (layout.py).
+
 Dispatch (kernels/_dispatch.py): a CuPy array always goes to the CuPy version; a NumPy
 array to its CPU default, or to the NumPy reference after `set_backend("numpy")` or with
 the environment variable MINIGAN_KERNELS=numpy (read at import; teaching and debugging).
@@ -42,7 +47,7 @@ the environment variable MINIGAN_KERNELS=numpy (read at import; teaching and deb
 Importing this package does not import numba (it loads on the first fast call) nor cupy.
 It does ask glibc to keep freed memory for reuse (memory.py says why and how to opt out).
 """
-from . import activation, adam, batchnorm, conv, gemm, memory
+from . import activation, adam, batchnorm, conv, gemm, layout, memory, threads
 from ._dispatch import CPU_DEFAULT, REGISTRY, get_backend, implementation, set_backend
 from ._jit import numba_installed
 from .activation import leaky_relu, leaky_relu_grad
@@ -78,4 +83,4 @@ __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight", "im2col", "col2i
            "leaky_relu", "leaky_relu_grad", "batch_norm_forward", "batch_norm_backward",
            "adam_update", "matmul", "available", "set_backend", "get_backend",
            "implementation", "REGISTRY", "CPU_DEFAULT", "CUDA_SOURCES",
-           "activation", "adam", "batchnorm", "conv", "gemm"]
+           "activation", "adam", "batchnorm", "conv", "gemm", "layout", "threads"]

@@ -10,8 +10,9 @@ import functools
 import importlib.util
 
 
+@functools.lru_cache(maxsize=None)
 def numba_installed():
-    """True if numba can be imported (checked without importing it)."""
+    """True if numba can be imported (checked once, without importing it)."""
     return importlib.util.find_spec("numba") is not None
 
 
@@ -21,7 +22,9 @@ def prange(*args):
 
 
 def lazy_njit(parallel=False, cache=True):
-    """Decorator: compile `fn` with numba.njit(cache=cache, parallel=parallel) on first call."""
+    """Decorator: compile `fn` with numba.njit(cache=cache, parallel=parallel, nogil=True) on
+    first call. nogil: the compiled loop releases Python's GIL, so the threads of
+    kernels/threads.py run their parts of it at the same time."""
     def decorate(fn):
         compiled = None
 
@@ -34,7 +37,7 @@ def lazy_njit(parallel=False, cache=True):
                 # `prange` when it compiles, so point the kernel module's `prange` at the
                 # real one before the first compile.
                 fn.__globals__["prange"] = numba.prange
-                compiled = numba.njit(cache=cache, parallel=parallel, fastmath=False)(fn)
+                compiled = numba.njit(cache=cache, parallel=parallel, nogil=True, fastmath=False)(fn)
             return compiled(*args)
 
         call.py_func = fn
