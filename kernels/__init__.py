@@ -14,13 +14,13 @@ the Numba version (CPU), the CuPy version (GPU), then the public function that p
 | leaky_relu_grad     | activation.py | leaky_relu_grad_ref     | leaky_relu_grad_numba     | leaky_relu_grad_cupy    | numba       |
 | batch_norm_forward  | batchnorm.py  | batch_norm_forward_ref  | batch_norm_forward_numba  | batch_norm_forward_ref  | numba       |
 | batch_norm_backward | batchnorm.py  | batch_norm_backward_ref | batch_norm_backward_numba | batch_norm_backward_ref | numba       |
-| adam_update         | adam.py       | adam_update_ref         | adam_update_numba         | adam_update_cupy        | numpy       |
+| adam_update         | adam.py       | adam_update_ref         | adam_update_numba         | adam_update_cupy        | numba       |
 | matmul (exhibit)    | gemm.py       | matmul_ref              | matmul_numba              | matmul_cupy             | blas        |
 
 Notes on the table:
 * "CPU default" is what a NumPy array gets: the fastest correct version measured (each
   file gives its measurement next to its `register` call). "numpy" means the reference
-  won (adam_update; im2col, whose strided slice copies level the Numba loops).
+  won (im2col, whose strided slice copies level the Numba loops).
 * conv2d and its gradients run im2col / col2im inside: conv.py holds the columns too.
 * matmul is a lesson exhibit (lesson 05 races the einsum reference, BLAS and the Numba
   loop): the engine calls `xp.matmul` directly, which is BLAS ("blas": np.matmul).

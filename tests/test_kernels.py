@@ -248,7 +248,12 @@ def test_matmul_matches_numpy(fast_backend, a_shape, b_shape, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.1, False), (0.1, True)])
-def test_adam_update_matches_reference(fast_backend, dtype, weight_decay, decoupled):
+@pytest.mark.parametrize("n_threads_used", [1, 2])
+def test_adam_update_matches_reference(fast_backend, n_threads, monkeypatch, dtype, weight_decay,
+                                       decoupled, n_threads_used):
+    """Serial and split over threads (GRAIN = 1: 105 numbers in two parts)."""
+    monkeypatch.setattr(adam, "GRAIN", 1)
+    n_threads(n_threads_used)
     rng = np.random.default_rng(1)
     shape = (3, 5, 7)
     ref = [rng.standard_normal(shape).astype(dtype), np.zeros(shape, dtype), np.zeros(shape, dtype)]
