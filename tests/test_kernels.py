@@ -246,6 +246,21 @@ def test_matmul_matches_numpy(fast_backend, a_shape, b_shape, dtype):
         assert_close(np.asarray(to_host(got)), want, dtype, f"matmul[{name}] {a_shape} @ {b_shape}")
 
 
+@pytest.mark.parametrize("n_threads_used", [1, 2, 3])
+@pytest.mark.parametrize("a_shape,b_shape,a_transposed", [((7, 5), (5, 3), False), ((9, 4), (4, 6), True),
+                                                         ((6, 1), (1, 8), False), ((2, 3), (3, 5), False)])
+def test_matmul_blas_split_over_threads_equals_numpy(n_threads, monkeypatch, n_threads_used,
+                                                     a_shape, b_shape, a_transposed):
+    """The CPU default cuts a's rows into one band per thread (SPLIT_FLOPS = 1: even these
+    small products), reads a transposed a in place, and does K = 1 as a multiply."""
+    monkeypatch.setattr(gemm, "SPLIT_FLOPS", 1)
+    n_threads(n_threads_used)
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal(a_shape[::-1]).T if a_transposed else rng.standard_normal(a_shape)
+    b = rng.standard_normal(b_shape)
+    np.testing.assert_allclose(gemm.matmul_blas(a, b), np.matmul(a, b), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.1, False), (0.1, True)])
 @pytest.mark.parametrize("n_threads_used", [1, 2])
