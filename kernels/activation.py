@@ -18,7 +18,7 @@ import numpy as np
 from . import threads
 from ._dispatch import implementation, register
 from ._jit import cupy, lazy_njit
-from .layout import memory_view, same_layout
+from .layout import images_outermost, memory_view, same_layout, same_order
 
 
 # --- NumPy reference -------------------------------------------------------------------
@@ -50,11 +50,24 @@ def _leaky(src, x, negative_slope):
     """src if x > 0 else negative_slope * src, laid out like x, one pass split over threads."""
     if memory_view(x) is None:                 # numbers with gaps between them: pack them
         x = np.ascontiguousarray(x)
-    src = same_layout(src, x)                  # so both walk memory in the same order
     out = np.empty_like(x, dtype=src.dtype)    # x's layout
-    s, m, o = memory_view(src), memory_view(x), memory_view(out)
+    m, o = memory_view(x), memory_view(out)
     slope = src.dtype.type(negative_slope)
-    threads.parallel_range(lambda a, b: _leaky_loop(s[a:b], m[a:b], slope, o[a:b]), o.size, GRAIN)
+    if same_order(src, x):
+        s = memory_view(src)
+        threads.parallel_range(lambda a, b: _leaky_loop(s[a:b], m[a:b], slope, o[a:b]), o.size, GRAIN)
+    elif images_outermost(x) and x.size:
+        # src laid out otherwise (an NCHW gradient for a channels-last x): each thread moves
+        # its images of src into out, in x's layout, then works there in place
+        per = x.size // x.shape[0]
+
+        def part(a, b):
+            np.copyto(out[a:b], src[a:b])
+            _leaky_loop(o[a * per:b * per], m[a * per:b * per], slope, o[a * per:b * per])
+        threads.parallel_range(part, x.shape[0], max(1, GRAIN // per))
+    else:
+        s = memory_view(same_layout(src, x))
+        threads.parallel_range(lambda a, b: _leaky_loop(s[a:b], m[a:b], slope, o[a:b]), o.size, GRAIN)
     return out
 
 

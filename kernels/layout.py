@@ -7,6 +7,8 @@ comes in, so no pass over memory is spent on moving numbers around. These helper
 kernel work on any dense array as a flat run of numbers, or on rows of C channels.
 
     memory_view(a)         the numbers of a dense array as a 1-D view, in memory order
+    same_order(a, b)       whether two arrays hold their numbers in the same order
+    images_outermost(a)    whether images start:stop are one run of a's memory
     same_layout(a, like)   `a`'s values with `like`'s memory order (a itself if it has it)
     channel_rows(x)        x (N, C, *rest) with C innermost in memory -> (N*rest, C) view
 """
@@ -29,10 +31,21 @@ def _order(a):
     return [(i, s) for i, (n, s) in enumerate(zip(a.shape, a.strides)) if n > 1]
 
 
+def same_order(a, b):
+    """True when two dense arrays of one shape hold their numbers in the same memory order."""
+    return a.shape == b.shape and _order(a) == _order(b) and memory_view(a) is not None
+
+
+def images_outermost(a):
+    """True when a's first axis is the outermost in memory (NCHW and channels last both):
+    then images start:stop are one run of numbers, start*per_image to stop*per_image."""
+    return a.ndim > 1 and all(abs(a.strides[0]) >= abs(s) for s in a.strides[1:])
+
+
 def same_layout(a, like):
     """`a` (shaped like `like`) with its numbers in `like`'s memory order: `a` itself when
     they already are, else a copy made with np.empty_like(like) (which keeps like's order)."""
-    if a.shape == like.shape and _order(a) == _order(like) and memory_view(a) is not None:
+    if same_order(a, like):
         return a
     out = np.empty_like(like, dtype=a.dtype)
     np.copyto(out, a)

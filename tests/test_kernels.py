@@ -513,7 +513,7 @@ def test_leaky_relu_kernels_match_reference(fast_backend, dtype, slope, shape):
 
 @pytest.mark.parametrize("x_layout,gy_layout", [("channels_last", "channels_last"),
                                                 ("channels_last", "nchw"), ("nchw", "channels_last"),
-                                                ("sliced", "nchw")])
+                                                ("sliced", "nchw"), ("batch_last", "nchw")])
 @pytest.mark.parametrize("n_threads_used", [1, 2, 3])
 def test_leaky_relu_keeps_x_layout_and_splits_over_threads(n_threads, monkeypatch, x_layout,
                                                            gy_layout, n_threads_used):
@@ -523,7 +523,8 @@ def test_leaky_relu_keeps_x_layout_and_splits_over_threads(n_threads, monkeypatc
         pytest.skip("Numba not installed")
     rng = np.random.default_rng(5)
     layouts = {"nchw": lambda a: a, "channels_last": channels_last,
-               "sliced": lambda a: np.concatenate([a, a], axis=3)[..., ::2]}   # gaps in memory
+               "sliced": lambda a: np.concatenate([a, a], axis=3)[..., ::2],   # gaps in memory
+               "batch_last": lambda a: np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)}
     x = layouts[x_layout](rng.standard_normal((3, 4, 5, 6)))
     gy = layouts[gy_layout](rng.standard_normal((3, 4, 5, 6)))
     monkeypatch.setattr(kernels.activation, "GRAIN", 1)
@@ -532,7 +533,7 @@ def test_leaky_relu_keeps_x_layout_and_splits_over_threads(n_threads, monkeypatc
     y, gx = table["numba"](x, 0.2), grad_table["numba"](gy, x, 0.2)
     np.testing.assert_array_equal(y, table["numpy"](x, 0.2))
     np.testing.assert_array_equal(gx, grad_table["numpy"](gy, x, 0.2))
-    if x_layout == "channels_last":
+    if x_layout in ("channels_last", "batch_last"):
         assert y.strides == x.strides and gx.strides == x.strides
 
 
