@@ -14,6 +14,7 @@ the Numba version (CPU), the CuPy version (GPU), then the public function that p
 | leaky_relu_grad     | activation.py | leaky_relu_grad_ref     | leaky_relu_grad_numba     | leaky_relu_grad_cupy    | numba       |
 | batch_norm_forward  | batchnorm.py  | batch_norm_forward_ref  | batch_norm_forward_numba  | batch_norm_forward_ref  | numba       |
 | batch_norm_backward | batchnorm.py  | batch_norm_backward_ref | batch_norm_backward_numba | batch_norm_backward_ref | numba       |
+| channel_sums        | batchnorm.py  | channel_sums_ref        | channel_sums_numba        | channel_sums_ref        | numba       |
 | adam_update         | adam.py       | adam_update_ref         | adam_update_numba         | adam_update_cupy        | numba       |
 | matmul (exhibit)    | gemm.py       | matmul_ref              | matmul_numba              | matmul_cupy             | blas        |
 
@@ -24,7 +25,8 @@ Notes on the table:
 * conv2d and its gradients run im2col / col2im inside: conv.py holds the columns too.
 * matmul is a lesson exhibit (lesson 05 races the einsum reference, BLAS and the Numba
   loop): the engine calls `xp.matmul` directly, which is BLAS ("blas": np.matmul).
-* batch norm on CuPy runs the reference, written with the array's own module.
+* batch norm (and channel_sums) on CuPy runs the reference, written with the array's own
+  module.
 
 Threads and layouts: the fast CPU versions split their work over one thread pool
 (threads.py: set_num_threads / get_num_threads, MINIGAN_NUM_THREADS; numpy's BLAS then runs
@@ -52,7 +54,7 @@ from ._dispatch import CPU_DEFAULT, REGISTRY, get_backend, implementation, set_b
 from ._jit import numba_installed
 from .activation import leaky_relu, leaky_relu_grad
 from .adam import adam_update
-from .batchnorm import batch_norm_backward, batch_norm_forward
+from .batchnorm import batch_norm_backward, batch_norm_forward, channel_sums
 from .conv import col2im, conv2d, conv2d_grad_input, conv2d_grad_weight, im2col
 from .gemm import matmul
 
@@ -80,7 +82,7 @@ def available():
 
 
 __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight", "im2col", "col2im",
-           "leaky_relu", "leaky_relu_grad", "batch_norm_forward", "batch_norm_backward",
+           "leaky_relu", "leaky_relu_grad", "batch_norm_forward", "batch_norm_backward", "channel_sums",
            "adam_update", "matmul", "available", "set_backend", "get_backend",
            "implementation", "REGISTRY", "CPU_DEFAULT", "CUDA_SOURCES",
            "activation", "adam", "batchnorm", "conv", "gemm", "layout", "threads"]

@@ -6,9 +6,10 @@ Contract (NCHW, float32 or float64; output dtype = input dtype):
         x (N, C, H, W), w (O, C, KH, KW), bias (O,) or None, y (N, O, OH, OW)
         y[n, o, oh, ow] = bias[o] + sum_{c,i,j} w[o, c, i, j] * xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]
         where xpad is x with `padding` zeros on each side (cross-correlation, like PyTorch).
-    conv2d_grad_input(gy, w, input_hw, stride, padding, dilation) -> gx (N, C, H, W)
-        d<y, gy>/dx; this is conv_transpose2d's forward without bias. input_hw = (H, W)
-        picks the output size, which is how the caller expresses output_padding.
+    conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, bias=None) -> gx (N, C, H, W)
+        d<y, gy>/dx (+ bias (C,) on every pixel); this is conv_transpose2d's forward.
+        input_hw = (H, W) picks the output size, which is how the caller expresses
+        output_padding.
     conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation) -> gw (O, C, KH, KW)
         d<y, gy>/dw.
     im2col(x, kernel_hw, stride, padding, dilation) -> cols (N, C*KH*KW, OH*OW)
@@ -25,7 +26,7 @@ Layout: inputs may have any strides. The fast CPU versions return channels-last 
 they also read without a copy; the reference and CuPy versions return C-contiguous NCHW.
 
 conv_transpose2d in terms of these (w_t of shape (Cin, Cout, KH, KW)):
-    forward      y  = conv2d_grad_input(x, w_t, out_hw, ...)   (+ bias)
+    forward      y  = conv2d_grad_input(x, w_t, out_hw, ..., bias)
     input grad   gx = conv2d(gy, w_t, None, ...)
     weight grad  gw = conv2d_grad_weight(gy, x, kernel_hw, ...)   (the roles of x and gy swap)
 
@@ -76,7 +77,7 @@ def conv2d_ref(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     return y
 
 
-def conv2d_grad_input_ref(gy, w, input_hw, stride, padding, dilation):
+def conv2d_grad_input_ref(gy, w, input_hw, stride, padding, dilation, bias=None):
     N, O, OH, OW = gy.shape
     _, C, KH, KW = w.shape
     H, W = input_hw
@@ -87,7 +88,10 @@ def conv2d_grad_input_ref(gy, w, input_hw, stride, padding, dilation):
     for i, j, window in _taps(KH, KW, OH, OW, stride, dilation):
         # each tap read xpad[window] in the forward, so its gradient lands back there
         gxpad[window] += np.einsum("nohw,oc->nchw", gy, w[:, :, i, j])
-    return gxpad[:, :, ph: ph + H, pw: pw + W].copy()                # (N, C, H, W)
+    gx = gxpad[:, :, ph: ph + H, pw: pw + W].copy()                  # (N, C, H, W)
+    if bias is not None:
+        gx += bias.reshape(1, C, 1, 1)
+    return gx
 
 
 def conv2d_grad_weight_ref(x, gy, kernel_hw, stride, padding, dilation):
@@ -398,7 +402,7 @@ def conv2d_numba(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)
     return y.transpose(0, 3, 1, 2)                                     # (N, O, OH, OW) view
 
 
-def conv2d_grad_input_numba(gy, w, input_hw, stride, padding, dilation):
+def conv2d_grad_input_numba(gy, w, input_hw, stride, padding, dilation, bias=None):
     N, O, OH, OW = gy.shape
     g = _Geometry(N, w.shape[1], *input_hw, w.shape[2:], stride, padding, dilation)
     assert (OH, OW) == (g.OH, g.OW), "gy's height and width do not match input_hw"
@@ -423,6 +427,8 @@ def conv2d_grad_input_numba(gy, w, input_hw, stride, padding, dilation):
                 rows = g.rows("rows", b1 - b0, gy.dtype)
                 gemm(gy_block.reshape(-1, O), w_rows_t, out=rows.reshape(-1, g.K))
                 _col2im_cl(rows, gx[b0:b1], *g.args)
+            if bias is not None:
+                gx[b0:b1] += bias.astype(gx.dtype, copy=False)
     threads.parallel_range(part, N, g.grain(gy.itemsize))
     return gx.transpose(0, 3, 1, 2)                                    # (N, C, H, W) view
 
@@ -538,14 +544,17 @@ def conv2d_cupy(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
     return cp.ascontiguousarray(y).reshape(N, O, OH, OW)
 
 
-def conv2d_grad_input_cupy(gy, w, input_hw, stride, padding, dilation):
+def conv2d_grad_input_cupy(gy, w, input_hw, stride, padding, dilation, bias=None):
     cp = cupy()
     N, O, OH, OW = gy.shape
     _, C, KH, KW = w.shape
     gy_t = cp.ascontiguousarray(gy.reshape(N, O, OH * OW).transpose(1, 0, 2))  # (O, N, OH*OW)
     cols = w.reshape(O, C * KH * KW).T @ gy_t.reshape(O, N * OH * OW)  # (C*KH*KW, N*OH*OW)
-    return col2im_cupy(cols, (N, C, *input_hw), (KH, KW), stride, padding, dilation,
-                       batch_major=False)
+    gx = col2im_cupy(cols, (N, C, *input_hw), (KH, KW), stride, padding, dilation,
+                     batch_major=False)
+    if bias is not None:
+        gx += bias.reshape(1, C, 1, 1)
+    return gx
 
 
 def conv2d_grad_weight_cupy(x, gy, kernel_hw, stride, padding, dilation):
@@ -592,9 +601,11 @@ def conv2d(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     return implementation("conv2d", x)(x, w, bias, stride, padding, dilation)
 
 
-def conv2d_grad_input(gy, w, input_hw, stride, padding, dilation):
-    """Gradient of conv2d w.r.t. x: (N, O, OH, OW), (O, C, KH, KW) -> (N, C, *input_hw)."""
-    return implementation("conv2d_grad_input", gy)(gy, w, input_hw, stride, padding, dilation)
+def conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, bias=None):
+    """Gradient of conv2d w.r.t. x: (N, O, OH, OW), (O, C, KH, KW) -> (N, C, *input_hw);
+    with bias (C,), conv_transpose2d's forward."""
+    return implementation("conv2d_grad_input", gy)(gy, w, input_hw, stride, padding, dilation,
+                                                   bias)
 
 
 def conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation):

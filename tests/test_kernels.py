@@ -141,13 +141,21 @@ def test_conv2d_matches_reference(fast_backend, case, with_bias, split):
 
 
 @FAST
-@given(case=conv_cases(), split=splits)
-def test_conv2d_grad_input_matches_reference(fast_backend, case, split):
+@given(case=conv_cases(), split=splits, with_bias=st.booleans())
+def test_conv2d_grad_input_matches_reference(fast_backend, case, split, with_bias):
+    """With a bias (C,) it is conv_transpose2d's forward."""
     x, w, _, gy = make_arrays(case)
     hw = (case["H"], case["W"])
+    b = np.random.default_rng(case["seed"]).standard_normal(case["C"]).astype(case["dtype"])
+    b = b if with_bias else None
     want = conv.conv2d_grad_input_ref(gy, w, hw, *geom(case))
+    if with_bias:
+        np.testing.assert_allclose(conv.conv2d_grad_input_ref(gy, w, hw, *geom(case), b),
+                                   want + b.reshape(1, -1, 1, 1), rtol=1e-12, atol=1e-12)
+        want = want + b.reshape(1, -1, 1, 1)
     got = run_conv(conv.CONV2D_GRAD_INPUT, fast_backend, split, to_device(gy, fast_backend),
-                   to_device(w, fast_backend), hw, *geom(case))
+                   to_device(w, fast_backend), hw, *geom(case),
+                   None if b is None else to_device(b, fast_backend))
     assert_close(got, want, case["dtype"], f"conv2d_grad_input {case} {split}")
 
 
@@ -576,6 +584,25 @@ def test_batch_norm_kernels_match_reference(fast_backend, n_threads, dtype, shap
                               to_device(w, fast_backend))
     for g, want, what in zip(got_b, ref_b, ["gx", "gweight", "gbias"]):
         assert_close(g, want, dtype, f"batch_norm_backward {what}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", BN_SHAPES)
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize("n_threads_used", [1, 2])
+def test_channel_sums_match_reference(fast_backend, n_threads, monkeypatch, dtype, shape, layout,
+                                      n_threads_used):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype)
+    table = kernels.REGISTRY["channel_sums"]
+    want = table["numpy"](x)
+    np.testing.assert_allclose(want, x.sum(axis=(0,) + tuple(range(2, len(shape)))), rtol=1e-6)
+    xs = channels_last(x) if layout == "channels_last" and len(shape) == 4 else x
+    monkeypatch.setattr(kernels.batchnorm, "GRAIN_NUMBERS", 1)
+    n_threads(n_threads_used)
+    got = table[fast_backend](to_device(xs, fast_backend))
+    assert got.dtype == dtype
+    assert_close(got, want, dtype, f"channel_sums {shape} {layout}")
 
 
 def test_batch_norm_reference_backward_matches_finite_differences():
