@@ -1,5 +1,6 @@
-"""Fused batch normalisation (training mode): statistics, normalisation and affine in three
-passes over memory, and the gradient in two.
+"""Fused batch normalisation (training mode): statistics, normalisation and affine in two
+passes over memory (three for channels first, where each channel's numbers stay in cache),
+and the gradient in two.
 
     batch_norm_forward(x, weight, bias, eps) -> (y, mean, var, inv)
         x (N, C, *rest) (rest may be empty: BatchNorm1d's (N, C)), weight and bias (C,);
@@ -82,15 +83,18 @@ def channel_sums_ref(x):
 # Channels last: x is (M, C) rows; each part of the rows sums into its own row of `sums`.
 
 @lazy_njit()
-def _rows_sums(x, start, stop, mean, squares, out):
-    """out[c] = sum of x[m, c] (squares False) or of (x[m, c] - mean[c])**2 (True), m in start:stop."""
+def _rows_moments(x, start, stop, shift, out):
+    """out[0, c] = sum of d and out[1, c] = sum of d * d over rows start:stop, where
+    d = x[m, c] - shift[c]: both statistics in one pass over memory."""
     C = x.shape[1]
     for c in range(C):
-        out[c] = 0.0
+        out[0, c] = 0.0
+        out[1, c] = 0.0
     for m in range(start, stop):
         for c in range(C):
-            d = x[m, c] - mean[c]
-            out[c] += d * d if squares else d
+            d = x[m, c] - shift[c]
+            out[0, c] += d
+            out[1, c] += d * d
 
 
 @lazy_njit()
@@ -193,13 +197,13 @@ def _channels_sums(x, c0, c1, out):
 GRAIN_NUMBERS = 1 << 16
 
 
-def _rows_total(x, mean, squares, grain):
-    """Sum over all rows of x (or of squared deviations from mean), split over threads."""
+def _rows_moments_total(x, shift, grain):
+    """(2, C) float64: sums of d and of d * d over all rows, d = x - shift, split over threads."""
     parts = {}
 
     def part(start, stop):
-        out = np.empty(x.shape[1])
-        _rows_sums(x, start, stop, mean, squares, out)
+        out = np.empty((2, x.shape[1]))
+        _rows_moments(x, start, stop, shift, out)
         parts[start] = out
     threads.parallel_range(part, x.shape[0], grain)
     return sum(parts.values())
@@ -214,8 +218,14 @@ def batch_norm_forward_numba(x, weight, bias, eps):
     if rows is not None:                                   # channels last: (M, C) rows
         M = rows.shape[0]
         grain = max(1, GRAIN_NUMBERS // max(C, 1))
-        mean = _rows_total(rows, np.zeros(C), False, grain) / M       # float64 (C,)
-        var = _rows_total(rows, mean, True, grain) / M
+        # One pass for both statistics, about a shift: the first row, a sample of each
+        # channel, so d = x - shift stays near the mean's scale and E[d^2] - E[d]^2 keeps
+        # its digits (float64 sums; no cancellation unless the first row is many standard
+        # deviations from the mean).
+        shift = rows[0].astype(np.float64)
+        sums = _rows_moments_total(rows, shift, grain) / M            # float64 (2, C)
+        mean = shift + sums[0]
+        var = np.maximum(sums[1] - sums[0] * sums[0], 0.0)
         inv = 1.0 / np.sqrt(var + eps)
         y = np.empty_like(x)                               # x's layout
         y_rows = channel_rows(y)
@@ -272,7 +282,7 @@ def channel_sums_numba(x):
     C = x.shape[1]
     rows = channel_rows(x)
     if rows is not None:                                   # channels last: (M, C) rows
-        sums = _rows_total(rows, np.zeros(C), False, max(1, GRAIN_NUMBERS // max(C, 1)))
+        sums = _rows_moments_total(rows, np.zeros(C), max(1, GRAIN_NUMBERS // max(C, 1)))[0]
         return sums.astype(x.dtype)
     x3 = np.ascontiguousarray(x).reshape(x.shape[0], C, -1)
     out = np.empty(C)

@@ -586,6 +586,21 @@ def test_batch_norm_kernels_match_reference(fast_backend, n_threads, dtype, shap
         assert_close(g, want, dtype, f"batch_norm_backward {what}")
 
 
+@pytest.mark.parametrize("offset", [1e3, -3e4])
+def test_batch_norm_statistics_keep_their_digits_far_from_zero(fast_backend, n_threads, offset):
+    """The one-pass statistics (sums about a shift) on channels far from zero, against the
+    two-pass mean and variance of the same float32 numbers in float64."""
+    rng = np.random.default_rng(8)
+    x = (offset + rng.standard_normal((64, 8, 7, 7)) * np.arange(1, 9)[None, :, None, None])
+    x = channels_last(x.astype(np.float32))
+    x64 = x.astype(np.float64)
+    n_threads(2)
+    _, mean, var, _ = kernels.REGISTRY["batch_norm_forward"][fast_backend](
+        to_device(x, fast_backend), np.ones(8, np.float32), np.zeros(8, np.float32), 1e-5)
+    np.testing.assert_allclose(to_host(mean), x64.mean((0, 2, 3)), rtol=1e-6)
+    np.testing.assert_allclose(to_host(var), x64.var((0, 2, 3)), rtol=1e-4)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", BN_SHAPES)
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
