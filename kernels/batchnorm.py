@@ -83,18 +83,20 @@ def channel_sums_ref(x):
 # Channels last: x is (M, C) rows; each part of the rows sums into its own row of `sums`.
 
 @lazy_njit()
-def _rows_moments(x, start, stop, shift, out):
-    """out[0, c] = sum of d and out[1, c] = sum of d * d over rows start:stop, where
-    d = x[m, c] - shift[c]: both statistics in one pass over memory."""
-    C = x.shape[1]
+def _rows_sums(a, a_shift, b, b_shift, b_scale, start, stop, out):
+    """Two per-channel sums over rows start:stop in one pass over memory:
+    out[0, c] = sum of d, out[1, c] = sum of d * (b[m, c] - b_shift[c]) * b_scale[c],
+    with d = a[m, c] - a_shift[c]. The forward's statistics are (x, shift, x, shift, 1);
+    the backward's sums of gy and gy * xhat are (gy, 0, x, mean, inv)."""
+    C = a.shape[1]
     for c in range(C):
         out[0, c] = 0.0
         out[1, c] = 0.0
     for m in range(start, stop):
         for c in range(C):
-            d = x[m, c] - shift[c]
+            d = a[m, c] - a_shift[c]
             out[0, c] += d
-            out[1, c] += d * d
+            out[1, c] += d * (b[m, c] - b_shift[c]) * b_scale[c]
 
 
 @lazy_njit()
@@ -104,20 +106,6 @@ def _rows_normalize(x, start, stop, mean, scale, shift, y):
     for m in range(start, stop):
         for c in range(C):
             y[m, c] = (x[m, c] - mean[c]) * scale[c] + shift[c]
-
-
-@lazy_njit()
-def _rows_grad_sums(gy, x, start, stop, mean, inv, out):
-    """out[0, c] = sum of gy, out[1, c] = sum of gy * xhat over rows start:stop."""
-    C = x.shape[1]
-    for c in range(C):
-        out[0, c] = 0.0
-        out[1, c] = 0.0
-    for m in range(start, stop):
-        for c in range(C):
-            g = gy[m, c]
-            out[0, c] += g
-            out[1, c] += g * (x[m, c] - mean[c]) * inv[c]
 
 
 @lazy_njit()
@@ -197,15 +185,15 @@ def _channels_sums(x, c0, c1, out):
 GRAIN_NUMBERS = 1 << 16
 
 
-def _rows_moments_total(x, shift, grain):
-    """(2, C) float64: sums of d and of d * d over all rows, d = x - shift, split over threads."""
+def _rows_sums_total(a, a_shift, b, b_shift, b_scale, grain):
+    """_rows_sums over all rows, split over the threads: (2, C) float64."""
     parts = {}
 
     def part(start, stop):
-        out = np.empty((2, x.shape[1]))
-        _rows_moments(x, start, stop, shift, out)
+        out = np.empty((2, a.shape[1]))
+        _rows_sums(a, a_shift, b, b_shift, b_scale, start, stop, out)
         parts[start] = out
-    threads.parallel_range(part, x.shape[0], grain)
+    threads.parallel_range(part, a.shape[0], grain)
     return sum(parts.values())
 
 
@@ -223,7 +211,7 @@ def batch_norm_forward_numba(x, weight, bias, eps):
         # its digits (float64 sums; no cancellation unless the first row is many standard
         # deviations from the mean).
         shift = rows[0].astype(np.float64)
-        sums = _rows_moments_total(rows, shift, grain) / M            # float64 (2, C)
+        sums = _rows_sums_total(rows, shift, rows, shift, np.ones(C), grain) / M   # (2, C)
         mean = shift + sums[0]
         var = np.maximum(sums[1] - sums[0] * sums[0], 0.0)
         inv = 1.0 / np.sqrt(var + eps)
@@ -253,14 +241,7 @@ def batch_norm_backward_numba(gy, x, mean, inv, weight):
         gy_rows = channel_rows(gy)
         M = rows.shape[0]
         grain = max(1, GRAIN_NUMBERS // max(C, 1))
-        parts = {}
-
-        def sums(start, stop):
-            out = np.empty((2, C))
-            _rows_grad_sums(gy_rows, rows, start, stop, mean, inv, out)
-            parts[start] = out
-        threads.parallel_range(sums, M, grain)
-        gbias, gweight = sum(parts.values())               # float64 (C,) each
+        gbias, gweight = _rows_sums_total(gy_rows, np.zeros(C), rows, mean, inv, grain)
         k = (weight * inv).astype(dtype)
         mean_g, mean_gx = (gbias / M).astype(dtype), (gweight / M).astype(dtype)
         gx = np.empty_like(x, dtype=dtype)
@@ -282,8 +263,9 @@ def channel_sums_numba(x):
     C = x.shape[1]
     rows = channel_rows(x)
     if rows is not None:                                   # channels last: (M, C) rows
-        sums = _rows_moments_total(rows, np.zeros(C), max(1, GRAIN_NUMBERS // max(C, 1)))[0]
-        return sums.astype(x.dtype)
+        zeros = np.zeros(C)
+        sums = _rows_sums_total(rows, zeros, rows, zeros, zeros, max(1, GRAIN_NUMBERS // max(C, 1)))
+        return sums[0].astype(x.dtype)
     x3 = np.ascontiguousarray(x).reshape(x.shape[0], C, -1)
     out = np.empty(C)
     threads.parallel_range(lambda a, b: _channels_sums(x3, a, b, out), C,
