@@ -14,17 +14,24 @@ the Numba version (CPU), the CuPy version (GPU), then the public function that p
 | leaky_relu_grad     | activation.py | leaky_relu_grad_ref     | leaky_relu_grad_numba     | leaky_relu_grad_cupy    | numba       |
 | batch_norm_forward  | batchnorm.py  | batch_norm_forward_ref  | batch_norm_forward_numba  | batch_norm_forward_ref  | numba       |
 | batch_norm_backward | batchnorm.py  | batch_norm_backward_ref | batch_norm_backward_numba | batch_norm_backward_ref | numba       |
-| adam_update         | adam.py       | adam_update_ref         | adam_update_numba         | adam_update_cupy        | numpy       |
+| channel_sums        | batchnorm.py  | channel_sums_ref        | channel_sums_numba        | channel_sums_ref        | numba       |
+| adam_update         | adam.py       | adam_update_ref         | adam_update_numba         | adam_update_cupy        | numba       |
 | matmul (exhibit)    | gemm.py       | matmul_ref              | matmul_numba              | matmul_cupy             | blas        |
 
 Notes on the table:
 * "CPU default" is what a NumPy array gets: the fastest correct version measured (each
   file gives its measurement next to its `register` call). "numpy" means the reference
-  won (adam_update; im2col, whose strided slice copies level the Numba loops).
+  won (im2col, whose strided slice copies level the Numba loops).
 * conv2d and its gradients run im2col / col2im inside: conv.py holds the columns too.
 * matmul is a lesson exhibit (lesson 05 races the einsum reference, BLAS and the Numba
   loop): the engine calls `xp.matmul` directly, which is BLAS ("blas": np.matmul).
-* batch norm on CuPy runs the reference, written with the array's own module.
+* batch norm (and channel_sums) on CuPy runs the reference, written with the array's own
+  module.
+
+Threads and layouts: the fast CPU versions split their work over one thread pool
+(threads.py: set_num_threads / get_num_threads, MINIGAN_NUM_THREADS; numpy's BLAS then runs
+one thread inside each of ours, so two pools never compete for the cores), and keep
+activations channels last between layers (layout.py).
 
 Dispatch (kernels/_dispatch.py): a CuPy array always goes to the CuPy version; a NumPy
 array to its CPU default, or to the NumPy reference after `set_backend("numpy")` or with
@@ -42,12 +49,12 @@ the environment variable MINIGAN_KERNELS=numpy (read at import; teaching and deb
 Importing this package does not import numba (it loads on the first fast call) nor cupy.
 It does ask glibc to keep freed memory for reuse (memory.py says why and how to opt out).
 """
-from . import activation, adam, batchnorm, conv, gemm, memory
+from . import activation, adam, batchnorm, conv, gemm, layout, memory, threads
 from ._dispatch import CPU_DEFAULT, REGISTRY, get_backend, implementation, set_backend
 from ._jit import numba_installed
 from .activation import leaky_relu, leaky_relu_grad
 from .adam import adam_update
-from .batchnorm import batch_norm_backward, batch_norm_forward
+from .batchnorm import batch_norm_backward, batch_norm_forward, channel_sums
 from .conv import col2im, conv2d, conv2d_grad_input, conv2d_grad_weight, im2col
 from .gemm import matmul
 
@@ -75,7 +82,7 @@ def available():
 
 
 __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight", "im2col", "col2im",
-           "leaky_relu", "leaky_relu_grad", "batch_norm_forward", "batch_norm_backward",
+           "leaky_relu", "leaky_relu_grad", "batch_norm_forward", "batch_norm_backward", "channel_sums",
            "adam_update", "matmul", "available", "set_backend", "get_backend",
            "implementation", "REGISTRY", "CPU_DEFAULT", "CUDA_SOURCES",
-           "activation", "adam", "batchnorm", "conv", "gemm"]
+           "activation", "adam", "batchnorm", "conv", "gemm", "layout", "threads"]

@@ -8,13 +8,16 @@ The fastest CPU version is BLAS through np.matmul (OpenBLAS uses blocking, packi
 hand-written SIMD micro-kernels). The Numba version is a teaching exhibit: the textbook
 loop in a cache-friendly order, parallel over rows. It is correct and loses to BLAS.
 
+The CPU default, "blas", is np.matmul with big 2-D products split over the thread pool of
+threads.py (numpy's BLAS runs one thread inside each of ours there).
 NOTE: the engine does not call this: `Tensor @` and nn's Linear call `xp.matmul` on the
-array directly (BLAS for NumPy, cuBLAS for CuPy), which is what `kernels.matmul` would
-pick anyway, minus a Python call. This file is here for lesson 05, which races the
-einsum reference, BLAS and the Numba loop, and for anyone who wants to see a GEMM loop.
+array directly (BLAS for NumPy, cuBLAS for CuPy). This file is here for lesson 05, which
+races the einsum reference, BLAS and the Numba loop, and for anyone who wants to see a
+GEMM loop.
 """
 import numpy as np
 
+from . import threads
 from ._dispatch import implementation, register
 from ._jit import cupy, lazy_njit, prange
 
@@ -37,8 +40,24 @@ def matmul_ref(a, b):
     return c.squeeze(squeeze) if squeeze else c
 
 
+# BLAS, shared out: with minigan's thread pool, numpy's BLAS runs one thread inside each of
+# our threads (threads.py), so a big 2-D product is cut into one band of a's rows per thread.
+# A product of K = 1 (an outer product) is a broadcast multiply: OpenBLAS is slow at those
+# (measured 0.6 ms vs ~0.1 ms for (64, 1) @ (1, 6272), one core).
+SPLIT_FLOPS = 1 << 22          # per thread, below which a product is not split (~50 us)
+
+
 def matmul_blas(a, b):
-    return np.matmul(a, b)
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype:
+        return np.matmul(a, b)
+    M, K = a.shape
+    P = b.shape[1]
+    if K == 1:
+        return np.multiply(a, b)                                     # (M, 1) * (1, P)
+    out = np.empty((M, P), dtype=np.result_type(a, b))
+    grain = max(1, SPLIT_FLOPS // max(1, 2 * K * P))                 # rows per thread
+    threads.parallel_range(lambda m0, m1: np.matmul(a[m0:m1], b, out=out[m0:m1]), M, grain)
+    return out
 
 
 # --- CPU: Numba ---

@@ -12,6 +12,7 @@ import os
 import pytest
 
 from minigan.bench import breakdown, processes
+from minigan.bench.machine import summary_lines as machine_summary
 from minigan.bench import dcgan as bench_dcgan
 from minigan.bench import kernels as bench_kernels
 from minigan.bench.dcgan_step import plain_loop
@@ -34,6 +35,19 @@ def test_children_run_without_the_openblas_overrides(monkeypatch):
     assert result["vm_hwm_mb"] > 0
     assert set(result["times_ms"]) == {f"{layer[0]}|{op}" for layer in bench_kernels.LAYERS
                                        for op in bench_kernels.OPS}
+
+
+def test_a_job_can_set_its_childs_environment_and_the_child_reports_its_threads():
+    """The breakdown's child runs on one thread (dcgan.ONE_THREAD): a job's "env" reaches
+    its child only, and a minigan child describes minigan's thread pool."""
+    result = processes.run_child({"workload": "conv_layers", "framework": "minigan", "batch": 1,
+                                  "dtype": "float32", "warmup": 0, "iterations": 1,
+                                  "env": bench_dcgan.ONE_THREAD})
+    machine = result["machine"]
+    assert machine["environment"]["MINIGAN_NUM_THREADS"] == "1"
+    assert machine["minigan_threads"]["num_threads"] == 1
+    lines = "\n".join(machine_summary(machine, "minigan plain loop"))
+    assert "minigan kernels: 1 threads" in lines
 
 
 def test_a_torch_child_keeps_the_c_allocators_defaults(monkeypatch):
@@ -131,6 +145,8 @@ def test_breakdown_parts_and_pass_through_time():
     assert breakdown.part_of(im2col) == "conv"
     assert breakdown.part_of(engine) == "Python"
     assert breakdown.part_of(builtin) is None
+    for helper in ("kernels/threads.py", "kernels/layout.py"):   # their time is their callers'
+        assert breakdown.part_of((f"/x/{helper}", 1, "parallel_range")) is None
     stats = {gemm: (1, 1, 3.0, 3.0, {}), im2col: (1, 1, 1.0, 1.0, {}), engine: (1, 1, 2.0, 2.0, {}),
              # 4 s in a C function: called from im2col for 3 s of it, from the engine for 1 s
              builtin: (2, 2, 4.0, 4.0, {im2col: (1, 1, 3.0, 3.0), engine: (1, 1, 1.0, 1.0)})}

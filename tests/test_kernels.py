@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minigan import kernels
-from minigan.kernels import adam, conv, gemm
+from minigan.kernels import adam, conv, gemm, threads
 from oracles import conv2d_loops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,116 +91,127 @@ def geom(case):
 
 FAST = settings(deadline=None, max_examples=30)
 
-# the Numba convolutions take one of two layouts depending on C (conv.SMALL_C): draw both
-small_c_cutoffs = st.sampled_from([0, 10**9])
+# How the Numba convolutions split their work, drawn like the shapes: the column layout
+# (conv.SMALL_C: NCHW columns below it, channels-last rows from it on), images per block
+# (conv.BLOCK_BYTES: 1 byte = one image a block), threads (kernels/threads.py; GRAIN_BYTES
+# = 1 lets even one image go to a thread of its own), and the inputs' memory layout.
+splits = st.fixed_dictionaries({
+    "small_c": st.sampled_from([0, 10**9]),
+    "block_bytes": st.sampled_from([1, 1 << 20]),
+    "threads": st.sampled_from([1, 2, 3]),
+    "channels_last_inputs": st.booleans(),
+})
+ONE_SPLIT = dict(small_c=conv.SMALL_C, block_bytes=conv.BLOCK_BYTES, threads=1,
+                 channels_last_inputs=False)
 
 
-def run_conv(table, backend, small_c, *args):
-    old = conv.SMALL_C
-    conv.SMALL_C = small_c
+def channels_last(a):
+    """The same (N, C, H, W) values with memory (N, H, W, C), as the fast kernels return."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def run_conv(table, backend, split, *args):
+    """table[backend](*args) under `split`; every 4-D array argument moved to channels last
+    when the split says so (the weights too: any strides must do)."""
+    if backend != "numba":
+        return table[backend](*args)
+    if split["channels_last_inputs"]:
+        args = [channels_last(a) if isinstance(a, np.ndarray) and a.ndim == 4 else a for a in args]
+    old = conv.SMALL_C, conv.BLOCK_BYTES, conv.GRAIN_BYTES, threads.get_num_threads()
+    conv.SMALL_C, conv.BLOCK_BYTES, conv.GRAIN_BYTES = split["small_c"], split["block_bytes"], 1
+    threads.set_num_threads(split["threads"])
     try:
         return table[backend](*args)
     finally:
-        conv.SMALL_C = old
+        conv.SMALL_C, conv.BLOCK_BYTES, conv.GRAIN_BYTES = old[:3]
+        threads.set_num_threads(old[3])
 
 
 # --- fast kernels equal the reference --------------------------------------------------
 
 @FAST
-@given(case=conv_cases(), with_bias=st.booleans(), small_c=small_c_cutoffs)
-def test_conv2d_matches_reference(fast_backend, case, with_bias, small_c):
+@given(case=conv_cases(), with_bias=st.booleans(), split=splits)
+def test_conv2d_matches_reference(fast_backend, case, with_bias, split):
     x, w, b, _ = make_arrays(case)
     b = b if with_bias else None
     want = conv.conv2d_ref(x, w, b, *geom(case))
-    got = run_conv(conv.CONV2D, fast_backend, small_c, to_device(x, fast_backend), to_device(w, fast_backend),
+    got = run_conv(conv.CONV2D, fast_backend, split, to_device(x, fast_backend), to_device(w, fast_backend),
                    None if b is None else to_device(b, fast_backend), *geom(case))
-    assert_close(got, want, case["dtype"], f"conv2d {case}")
+    assert_close(got, want, case["dtype"], f"conv2d {case} {split}")
 
 
 @FAST
-@given(case=conv_cases(), small_c=small_c_cutoffs)
-def test_conv2d_grad_input_matches_reference(fast_backend, case, small_c):
+@given(case=conv_cases(), split=splits, with_bias=st.booleans())
+def test_conv2d_grad_input_matches_reference(fast_backend, case, split, with_bias):
+    """With a bias (C,) it is conv_transpose2d's forward."""
     x, w, _, gy = make_arrays(case)
     hw = (case["H"], case["W"])
+    b = np.random.default_rng(case["seed"]).standard_normal(case["C"]).astype(case["dtype"])
+    b = b if with_bias else None
     want = conv.conv2d_grad_input_ref(gy, w, hw, *geom(case))
-    got = run_conv(conv.CONV2D_GRAD_INPUT, fast_backend, small_c, to_device(gy, fast_backend),
-                   to_device(w, fast_backend), hw, *geom(case))
-    assert_close(got, want, case["dtype"], f"conv2d_grad_input {case}")
+    if with_bias:
+        np.testing.assert_allclose(conv.conv2d_grad_input_ref(gy, w, hw, *geom(case), b),
+                                   want + b.reshape(1, -1, 1, 1), rtol=1e-12, atol=1e-12)
+        want = want + b.reshape(1, -1, 1, 1)
+    got = run_conv(conv.CONV2D_GRAD_INPUT, fast_backend, split, to_device(gy, fast_backend),
+                   to_device(w, fast_backend), hw, *geom(case),
+                   None if b is None else to_device(b, fast_backend))
+    assert_close(got, want, case["dtype"], f"conv2d_grad_input {case} {split}")
 
 
 @FAST
-@given(case=conv_cases(), small_c=small_c_cutoffs)
-def test_conv2d_grad_weight_matches_reference(fast_backend, case, small_c):
+@given(case=conv_cases(), split=splits)
+def test_conv2d_grad_weight_matches_reference(fast_backend, case, split):
     x, w, _, gy = make_arrays(case)
     khw = (case["KH"], case["KW"])
     want = conv.conv2d_grad_weight_ref(x, gy, khw, *geom(case))
-    got = run_conv(conv.CONV2D_GRAD_WEIGHT, fast_backend, small_c, to_device(x, fast_backend),
+    got = run_conv(conv.CONV2D_GRAD_WEIGHT, fast_backend, split, to_device(x, fast_backend),
                    to_device(gy, fast_backend), khw, *geom(case))
-    assert_close(got, want, case["dtype"], f"conv2d_grad_weight {case}")
+    assert_close(got, want, case["dtype"], f"conv2d_grad_weight {case} {split}")
 
 
-@FAST
-@given(case=conv_cases(), small_c=small_c_cutoffs)
-def test_conv_kernels_sharing_a_reuse_dict_match_reference(case, small_c):
-    """conv2d, grad_weight and grad_input called with one `reuse` dict (as nn's Functions do)
-    equal the reference; a second x and gy through the same dict are not mistaken for the
-    first ones (the dict checks identity)."""
+@pytest.mark.parametrize("C", [1, 8])                # both column layouts
+def test_numba_convs_return_channels_last_and_read_it_without_a_copy(monkeypatch, C):
+    """The fast outputs are (N, C, H, W) views of (N, H, W, C) memory; a channels-last
+    input goes to the column loops as it is (no copy), an NCHW one is copied a block at a time."""
     if not AVAILABLE["numba"]:
         pytest.skip("Numba not installed")
-    g, khw, hw = geom(case), (case["KH"], case["KW"]), (case["H"], case["W"])
-    reuse = {}
-    for seed_shift in (0, 1):
-        x, w, b, gy = make_arrays(dict(case, seed=case["seed"] + seed_shift))
-        got = [run_conv(conv.CONV2D, "numba", small_c, x, w, b, *g, reuse),
-               run_conv(conv.CONV2D_GRAD_WEIGHT, "numba", small_c, x, gy, khw, *g, reuse),
-               run_conv(conv.CONV2D_GRAD_INPUT, "numba", small_c, gy, w, hw, *g, reuse)]
-        want = [conv.conv2d_ref(x, w, b, *g), conv.conv2d_grad_weight_ref(x, gy, khw, *g),
-                conv.conv2d_grad_input_ref(gy, w, hw, *g)]
-        for what, a, e in zip(["conv2d", "grad_weight", "grad_input"], got, want):
-            assert_close(a, e, case["dtype"], f"{what} with reuse {case}")
-
-
-@pytest.mark.parametrize("chunks", [1, 2, 3])
-def test_rows_loops_split_the_batch_into_chunks_exactly(chunks):
-    """The NHWC rows loops work on `chunks` parts of the batch (one per thread when
-    MINIGAN_PARALLEL_SHUFFLES=1): every chunking gives the reference's columns. Run as
-    plain Python (py_func) on a tiny case, so no parallel build is needed."""
-    rng = np.random.default_rng(3)
-    N, C, H, W, KH, KW = 5, 3, 5, 4, 3, 2
-    g = ((2, 1), (1, 1), (1, 2))
-    x = rng.standard_normal((N, C, H, W))
-    OH, OW = conv.out_size(H, KH, 2, 1, 1), conv.out_size(W, KW, 1, 1, 2)
-    rows = np.empty((N, OH, OW, KH, KW, C))
-    conv._im2col_rows_loops.py_func(x, rows, *g[0], *g[1], *g[2], chunks)
-    cols = conv.im2col_ref(x, (KH, KW), *g).reshape(N, C, KH, KW, OH, OW)
-    np.testing.assert_array_equal(rows, cols.transpose(0, 4, 5, 2, 3, 1))
-    gx = np.empty_like(x)
-    conv._col2im_rows_loops.py_func(rows, gx, *g[0], *g[1], *g[2], chunks)
-    want = conv.col2im_ref(cols.reshape(N, C * KH * KW, OH * OW), x.shape, (KH, KW), *g)
-    np.testing.assert_allclose(gx, want, rtol=1e-12)
-
-
-def test_reuse_builds_columns_and_gy_rows_once(monkeypatch):
-    """The forward's columns serve the weight gradient, one gy's rows both gradients."""
-    calls = []
-    for name in ("im2col_rows_numba", "im2col_numba", "_swap_last_two"):
-        real = getattr(conv, name)
-        monkeypatch.setattr(conv, name, lambda *a, _real=real, _name=name, **k:
-                            calls.append(_name) or _real(*a, **k))
     rng = np.random.default_rng(0)
     g = ((2, 2), (1, 1), (1, 1))
-    for C in (1, 8):                               # both layouts: NCHW columns and NHWC rows
-        calls.clear()
-        x, w = rng.standard_normal((2, C, 6, 6)), rng.standard_normal((5, C, 4, 4))
-        gy = rng.standard_normal((2, 5, 3, 3))
-        reuse = {}
-        conv.conv2d_numba(x, w, None, *g, reuse=reuse)
-        conv.conv2d_grad_weight_numba(x, gy, (4, 4), *g, reuse=reuse)
-        conv.conv2d_grad_input_numba(gy, w, (6, 6), *g, reuse=reuse)
-        columns = [c for c in calls if c.startswith("im2col")]
-        assert len(columns) == 1, (C, calls)
-        if C >= conv.SMALL_C:                      # y's layout move + one move of gy, not two
-            assert calls.count("_swap_last_two") == 2, calls
+    x, w = rng.standard_normal((3, C, 6, 6)), rng.standard_normal((5, C, 4, 4))
+    y = conv.conv2d_numba(x, w, None, *g)
+    gx = conv.conv2d_grad_input_numba(y, w, (6, 6), *g)
+    for out in (y, gx):
+        assert out.transpose(0, 2, 3, 1).flags.c_contiguous, out.strides
+    copies = []
+    real = np.copyto
+    monkeypatch.setattr(conv.np, "copyto", lambda dst, src, **k: copies.append(src.shape) or real(dst, src, **k))
+    conv.conv2d_grad_weight_numba(channels_last(x), y, (4, 4), *g)
+    conv.conv2d_grad_input_numba(y, w, (6, 6), *g)
+    assert copies == [], copies
+    conv.conv2d_numba(np.ascontiguousarray(x), w, None, *g)
+    assert copies if C > 1 else copies == [], copies    # C = 1: NCHW is channels last
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_a_conv_split_over_threads_runs_its_parts_on_different_threads(monkeypatch, n_threads):
+    """The images really go to n_threads threads (each block's GEMM runs where its part
+    runs), and the result equals the serial one."""
+    if not AVAILABLE["numba"]:
+        pytest.skip("Numba not installed")
+    import threading
+    seen = set()
+    real_gemm = conv.gemm
+    monkeypatch.setattr(conv, "gemm", lambda *a, **k: seen.add(threading.get_ident()) or real_gemm(*a, **k))
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((6, 8, 6, 6)), rng.standard_normal((5, 8, 3, 3))
+    g = ((1, 1), (1, 1), (1, 1))
+    serial = run_conv(conv.CONV2D, "numba", dict(ONE_SPLIT, block_bytes=1), x, w, None, *g)
+    seen.clear()
+    split = run_conv(conv.CONV2D, "numba", dict(ONE_SPLIT, block_bytes=1, threads=n_threads),
+                     x, w, None, *g)
+    assert len(seen) == n_threads, seen
+    np.testing.assert_array_equal(split, serial)
 
 
 @FAST
@@ -243,9 +254,29 @@ def test_matmul_matches_numpy(fast_backend, a_shape, b_shape, dtype):
         assert_close(np.asarray(to_host(got)), want, dtype, f"matmul[{name}] {a_shape} @ {b_shape}")
 
 
+@pytest.mark.parametrize("n_threads_used", [1, 2, 3])
+@pytest.mark.parametrize("a_shape,b_shape,a_transposed", [((7, 5), (5, 3), False), ((9, 4), (4, 6), True),
+                                                         ((6, 1), (1, 8), False), ((2, 3), (3, 5), False)])
+def test_matmul_blas_split_over_threads_equals_numpy(n_threads, monkeypatch, n_threads_used,
+                                                     a_shape, b_shape, a_transposed):
+    """The CPU default cuts a's rows into one band per thread (SPLIT_FLOPS = 1: even these
+    small products), reads a transposed a in place, and does K = 1 as a multiply."""
+    monkeypatch.setattr(gemm, "SPLIT_FLOPS", 1)
+    n_threads(n_threads_used)
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal(a_shape[::-1]).T if a_transposed else rng.standard_normal(a_shape)
+    b = rng.standard_normal(b_shape)
+    np.testing.assert_allclose(gemm.matmul_blas(a, b), np.matmul(a, b), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.1, False), (0.1, True)])
-def test_adam_update_matches_reference(fast_backend, dtype, weight_decay, decoupled):
+@pytest.mark.parametrize("n_threads_used", [1, 2])
+def test_adam_update_matches_reference(fast_backend, n_threads, monkeypatch, dtype, weight_decay,
+                                       decoupled, n_threads_used):
+    """Serial and split over threads (GRAIN = 1: 105 numbers in two parts)."""
+    monkeypatch.setattr(adam, "GRAIN", 1)
+    n_threads(n_threads_used)
     rng = np.random.default_rng(1)
     shape = (3, 5, 7)
     ref = [rng.standard_normal(shape).astype(dtype), np.zeros(shape, dtype), np.zeros(shape, dtype)]
@@ -488,9 +519,43 @@ def test_leaky_relu_kernels_match_reference(fast_backend, dtype, slope, shape):
     assert table[fast_backend](x, slope).dtype == dtype
 
 
+@pytest.mark.parametrize("x_layout,gy_layout", [("channels_last", "channels_last"),
+                                                ("channels_last", "nchw"), ("nchw", "channels_last"),
+                                                ("sliced", "nchw"), ("batch_last", "nchw")])
+@pytest.mark.parametrize("n_threads_used", [1, 2, 3])
+def test_leaky_relu_keeps_x_layout_and_splits_over_threads(n_threads, monkeypatch, x_layout,
+                                                           gy_layout, n_threads_used):
+    """The fast leaky ReLU and its gradient come out laid out like x (a channels-last x stays
+    channels last, whatever gy's layout), for any layout in, split over threads or not."""
+    if not AVAILABLE["numba"]:
+        pytest.skip("Numba not installed")
+    rng = np.random.default_rng(5)
+    layouts = {"nchw": lambda a: a, "channels_last": channels_last,
+               "sliced": lambda a: np.concatenate([a, a], axis=3)[..., ::2],   # gaps in memory
+               "batch_last": lambda a: np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)}
+    x = layouts[x_layout](rng.standard_normal((3, 4, 5, 6)))
+    gy = layouts[gy_layout](rng.standard_normal((3, 4, 5, 6)))
+    monkeypatch.setattr(kernels.activation, "GRAIN", 1)
+    n_threads(n_threads_used)
+    table, grad_table = kernels.REGISTRY["leaky_relu"], kernels.REGISTRY["leaky_relu_grad"]
+    y, gx = table["numba"](x, 0.2), grad_table["numba"](gy, x, 0.2)
+    np.testing.assert_array_equal(y, table["numpy"](x, 0.2))
+    np.testing.assert_array_equal(gx, grad_table["numpy"](gy, x, 0.2))
+    if x_layout in ("channels_last", "batch_last"):
+        assert y.strides == x.strides and gx.strides == x.strides
+
+
+BN_SHAPES = [(64, 8, 7, 7), (5, 3, 1, 1), (2, 4, 7), (6, 5), (4, 1, 3, 3)]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(64, 8, 49), (5, 3, 1), (2, 4, 7)])
-def test_batch_norm_kernels_match_reference(fast_backend, dtype, shape):
+@pytest.mark.parametrize("shape", BN_SHAPES)
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize("n_threads_used", [1, 2])
+def test_batch_norm_kernels_match_reference(fast_backend, n_threads, dtype, shape, layout,
+                                             n_threads_used, monkeypatch):
+    """Both fast paths (rows of channels for channels last, runs per channel otherwise),
+    serial and split over threads (GRAIN_NUMBERS = 1), against the reference."""
     rng = np.random.default_rng(1)
     x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
     w, b = rng.standard_normal(shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
@@ -498,15 +563,61 @@ def test_batch_norm_kernels_match_reference(fast_backend, dtype, shape):
     fwd, bwd = kernels.REGISTRY["batch_norm_forward"], kernels.REGISTRY["batch_norm_backward"]
     ref = fwd["numpy"](x, w, b, 1e-5)
     # the reference against the definition
-    mean, var = x.mean((0, 2)), x.var((0, 2))
-    np.testing.assert_allclose(ref[0], (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-5) * w[:, None]
-                               + b[:, None], rtol=1e-4, atol=1e-5)
-    for got, want, what in zip(fwd[fast_backend](x, w, b, 1e-5), ref, ["y", "xhat", "mean", "var", "inv"]):
-        assert got.dtype == dtype
-        assert_close(got, want, dtype, f"batch_norm_forward {what}")
-    ref_b = bwd["numpy"](gy, ref[1], ref[4], w)
-    for got, want, what in zip(bwd[fast_backend](gy, ref[1], ref[4], w), ref_b, ["gx", "gweight", "gbias"]):
-        assert_close(got, want, dtype, f"batch_norm_backward {what}")
+    axes = (0,) + tuple(range(2, len(shape)))
+    bc = (1, -1) + (1,) * (len(shape) - 2)
+    mean, var = x.mean(axes), x.var(axes)
+    np.testing.assert_allclose(ref[0], (x - mean.reshape(bc)) / np.sqrt(var.reshape(bc) + 1e-5)
+                               * w.reshape(bc) + b.reshape(bc), rtol=1e-4, atol=1e-5)
+    xs, gys = (x, gy) if layout == "nchw" or len(shape) < 4 else (channels_last(x), channels_last(gy))
+    monkeypatch.setattr(kernels.batchnorm, "GRAIN_NUMBERS", 1)
+    n_threads(n_threads_used)
+    got = fwd[fast_backend](to_device(xs, fast_backend), to_device(w, fast_backend),
+                            to_device(b, fast_backend), 1e-5)
+    for g, want, what in zip(got, ref, ["y", "mean", "var", "inv"]):
+        assert g.dtype == dtype
+        assert_close(g, want, dtype, f"batch_norm_forward {what}")
+    if fast_backend == "numba":
+        assert got[0].strides == xs.strides, "y keeps x's memory layout"
+    ref_b = bwd["numpy"](gy, x, ref[1], ref[3], w)
+    got_b = bwd[fast_backend](to_device(gys, fast_backend), to_device(xs, fast_backend),
+                              to_device(ref[1], fast_backend), to_device(ref[3], fast_backend),
+                              to_device(w, fast_backend))
+    for g, want, what in zip(got_b, ref_b, ["gx", "gweight", "gbias"]):
+        assert_close(g, want, dtype, f"batch_norm_backward {what}")
+
+
+@pytest.mark.parametrize("offset", [1e3, -3e4])
+def test_batch_norm_statistics_keep_their_digits_far_from_zero(fast_backend, n_threads, offset):
+    """The one-pass statistics (sums about a shift) on channels far from zero, against the
+    two-pass mean and variance of the same float32 numbers in float64."""
+    rng = np.random.default_rng(8)
+    x = (offset + rng.standard_normal((64, 8, 7, 7)) * np.arange(1, 9)[None, :, None, None])
+    x = channels_last(x.astype(np.float32))
+    x64 = x.astype(np.float64)
+    n_threads(2)
+    _, mean, var, _ = kernels.REGISTRY["batch_norm_forward"][fast_backend](
+        to_device(x, fast_backend), np.ones(8, np.float32), np.zeros(8, np.float32), 1e-5)
+    np.testing.assert_allclose(to_host(mean), x64.mean((0, 2, 3)), rtol=1e-6)
+    np.testing.assert_allclose(to_host(var), x64.var((0, 2, 3)), rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", BN_SHAPES)
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize("n_threads_used", [1, 2])
+def test_channel_sums_match_reference(fast_backend, n_threads, monkeypatch, dtype, shape, layout,
+                                      n_threads_used):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype)
+    table = kernels.REGISTRY["channel_sums"]
+    want = table["numpy"](x)
+    np.testing.assert_allclose(want, x.sum(axis=(0,) + tuple(range(2, len(shape)))), rtol=1e-6)
+    xs = channels_last(x) if layout == "channels_last" and len(shape) == 4 else x
+    monkeypatch.setattr(kernels.batchnorm, "GRAIN_NUMBERS", 1)
+    n_threads(n_threads_used)
+    got = table[fast_backend](to_device(xs, fast_backend))
+    assert got.dtype == dtype
+    assert_close(got, want, dtype, f"channel_sums {shape} {layout}")
 
 
 def test_batch_norm_reference_backward_matches_finite_differences():
@@ -514,8 +625,8 @@ def test_batch_norm_reference_backward_matches_finite_differences():
     x, w, b = rng.standard_normal((3, 2, 4)), rng.standard_normal(2), rng.standard_normal(2)
     gy = rng.standard_normal((3, 2, 4))
     bn = kernels.REGISTRY["batch_norm_forward"]["numpy"]
-    _, xhat, _, _, inv = bn(x, w, b, 1e-5)
-    gx, gw, gb = kernels.REGISTRY["batch_norm_backward"]["numpy"](gy, xhat, inv, w)
+    _, mean, _, inv = bn(x, w, b, 1e-5)
+    gx, gw, gb = kernels.REGISTRY["batch_norm_backward"]["numpy"](gy, x, mean, inv, w)
     h = 1e-6
     for arr, grad in ((x, gx), (w, gw), (b, gb)):
         numeric = np.zeros_like(arr)
@@ -559,23 +670,76 @@ def test_freed_memory_is_kept_unless_opted_out():
     assert results["system"][1] > 2000, results           # glibc's defaults: fresh pages (8 MB+)
 
 
-def test_parallel_shuffles_experiment_matches_reference():
-    """MINIGAN_PARALLEL_SHUFFLES=1 builds the shuffle loops parallel (an opt-in experiment,
-    kernels/conv.py); its conv kernels still equal the reference. In a fresh process."""
-    if not AVAILABLE["numba"]:
-        pytest.skip("Numba not installed")
-    code = (
-        "import numpy as np; from minigan.kernels import conv\n"
-        "assert conv.PARALLEL_SHUFFLES\n"
-        "rng = np.random.default_rng(0); g = ((2, 2), (1, 1), (1, 1))\n"
-        "x, w = rng.standard_normal((5, 8, 9, 9)), rng.standard_normal((6, 8, 4, 4))\n"
-        "gy = rng.standard_normal((5, 6, 4, 4)); b = rng.standard_normal(6)\n"
-        "pairs = [(conv.conv2d_numba(x, w, b, *g), conv.conv2d_ref(x, w, b, *g)),\n"
-        "         (conv.conv2d_grad_input_numba(gy, w, (9, 9), *g), conv.conv2d_grad_input_ref(gy, w, (9, 9), *g)),\n"
-        "         (conv.conv2d_grad_weight_numba(x, gy, (4, 4), *g), conv.conv2d_grad_weight_ref(x, gy, (4, 4), *g))]\n"
-        "print(max(float(np.abs(a - e).max()) for a, e in pairs))"
-    )
-    env = dict(os.environ, MINIGAN_PARALLEL_SHUFFLES="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert float(out.stdout) < 1e-10
+# --- the thread pool (kernels/threads.py) ------------------------------------------------
+
+@pytest.fixture
+def n_threads():
+    """set_num_threads(n) inside a test, restored after it."""
+    before = threads.get_num_threads()
+    yield threads.set_num_threads
+    threads.set_num_threads(before)
+
+
+@pytest.mark.parametrize("n,grain,count", [(10, 1, 3), (2, 1, 3), (10, 4, 3), (7, 1, 2), (0, 1, 2)])
+def test_parallel_range_covers_the_range_once_in_contiguous_parts(n_threads, n, grain, count):
+    import threading
+    if threads.blas_control()["libraries"] == []:
+        pytest.skip("no BLAS thread control here: the kernels stay serial")
+    n_threads(count)
+    parts = []
+    threads.parallel_range(lambda a, b: parts.append((a, b, threading.get_ident())), n, grain)
+    spans = sorted(p[:2] for p in parts)
+    assert [i for a, b in spans for i in range(a, b)] == list(range(n))
+    expected_parts = max(0, min(count, n // grain)) if n else 0
+    assert len(parts) == max(expected_parts, 1 if n else 0)
+    assert all(b - a >= grain for a, b in spans if len(spans) > 1)
+    assert len({p[2] for p in parts}) == len(parts)          # one thread per part
+
+
+def test_parallel_range_inside_a_region_runs_serially_and_errors_reach_the_caller(n_threads):
+    import threading
+    n_threads(2)
+    inner = []
+
+    def outer(a, b):
+        threads.parallel_range(lambda c, d: inner.append((c, d, threading.get_ident())), 4)
+    threads.parallel_range(outer, 2)
+    # each outer part ran the whole inner range itself, in its own thread
+    assert sorted(p[:2] for p in inner) == [(0, 4)] * len(inner) and len(inner) in (1, 2)
+
+    def fails(a, b):
+        if a > 0 or b == 1:
+            raise ZeroDivisionError("part failed")
+    with pytest.raises(ZeroDivisionError, match="part failed"):
+        threads.parallel_range(fails, 2)
+    threads.parallel_range(lambda a, b: inner.append("after"), 2)   # the pool still works
+    assert "after" in inner
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_set_num_threads_rejects_bad_counts(bad):
+    with pytest.raises(ValueError, match="set_num_threads: expected an int >= 1"):
+        threads.set_num_threads(bad)
+
+
+def test_blas_runs_one_thread_inside_the_pool_and_gets_its_threads_back(n_threads):
+    """Never two pools at once: with minigan's threads, numpy's OpenBLAS is set to one
+    thread; set_num_threads(1) gives it back the threads it had."""
+    control = threads.blas_control()
+    if not control["libraries"]:
+        pytest.skip("no OpenBLAS whose threads can be set in this process")
+    get = control["libraries"][0][0]
+    n_threads(1)
+    own = get()
+    n_threads(2)
+    assert get() == 1
+    n_threads(1)
+    assert get() == own
+
+
+def test_minigan_num_threads_variable_is_read_and_checked():
+    code = "from minigan.kernels import threads; print(threads.get_num_threads())"
+    for value, expected in (("1", "1"), ("abc", "MINIGAN_NUM_THREADS: expected a whole number")):
+        env = dict(os.environ, MINIGAN_NUM_THREADS=value)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert expected in out.stdout + out.stderr, out

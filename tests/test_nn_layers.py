@@ -230,6 +230,31 @@ def test_batchnorm_eval_mode_does_not_touch_running_statistics():
     assert int(m.num_batches_tracked.item()) == 1
 
 
+def test_batchnorm_keeps_a_channels_last_input_channels_last_with_the_same_numbers(kernel_backend):
+    """A conv's output is channels last on the fast path; BatchNorm2d (train mode, forward
+    and backward, running statistics) gives the same numbers for it as for NCHW, and with
+    the fast kernels its output and input gradient stay channels last (no layout pass)."""
+    a = rng.standard_normal((4, 3, 5, 5)) * 2 + 1
+    g = mg.tensor(rng.standard_normal(a.shape), dtype=mg.float64)
+    results = []
+    for layout in ("nchw", "channels_last"):
+        m = nn.BatchNorm2d(3).double()
+        if layout == "nchw":
+            x = mg.tensor(a, dtype=mg.float64, requires_grad=True)
+        else:                                 # (N, H, W, C) memory seen as (N, C, H, W)
+            x = mg.tensor(a.transpose(0, 2, 3, 1), dtype=mg.float64,
+                          requires_grad=True).permute(0, 3, 1, 2)
+            assert x.detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous
+        y = m(x)
+        gx, gw = mg.autograd.grad((y * g).sum(), [x, m.weight])
+        results.append((y.detach().numpy(), gx.numpy(), gw.numpy(), m.running_var.numpy()))
+        if layout == "channels_last" and kernel_backend == "auto":
+            for out in (y.detach().numpy(), gx.numpy()):
+                assert out.transpose(0, 2, 3, 1).flags.c_contiguous, out.strides
+    for first, second in zip(*results):
+        np.testing.assert_allclose(second, first, rtol=1e-10, atol=1e-12)
+
+
 def test_batchnorm_double_backward_differentiates_the_batch_statistics():
     # The gradient penalty of a BatchNorm critic: d/dx ||dD/dx||^2. Treating mean and var as
     # constants gives a different (wrong) value; gradgradcheck above catches that, and here

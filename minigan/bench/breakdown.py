@@ -38,8 +38,10 @@ RULES = [  # (part, file path ending, qualified-name prefix or "")
     ("optimiser", "minigan/optim/", ""),
 ]
 PARTS = ["conv", "GEMM", "elementwise", "optimiser", "Python"]
-# Entries whose time belongs to their callers: C functions, and the lazy Numba wrapper.
-PASS_THROUGH_FILES = ("~", "kernels/_jit.py")
+# Entries whose time belongs to their callers: C functions, the lazy Numba wrapper, the
+# thread pool (a parallel region's time, the wait for the other threads included, goes to
+# the kernel that started it) and the layout helpers (to the kernel that moved the numbers).
+PASS_THROUGH_FILES = ("~", "kernels/_jit.py", "kernels/threads.py", "kernels/layout.py")
 
 
 @lru_cache(maxsize=None)
@@ -70,7 +72,7 @@ def part_of(func):
     """The part of a pstats key (filename, line, name), or None for a pass-through entry."""
     filename, line, name = func
     path = _path(filename)
-    if path == "~" or path.endswith(PASS_THROUGH_FILES[1]):
+    if path == "~" or path.endswith(PASS_THROUGH_FILES[1:]):
         return None
     qualname = _qualnames(filename).get(line, name)
     for part, ending, prefix in RULES:

@@ -8,8 +8,9 @@ How (processes.py): every job runs in a fresh child process, jobs alternate over
 `rounds` rounds, each child warms up then times `iterations` iterations; the report gives
 the median over all timed iterations, each round's median, the ratio, the CPU time per
 iteration and each child's peak memory (VmHWM). Then one more minigan child runs the plain
-loop under cProfile for the per-part breakdown (breakdown.py). The children's environment
-lacks OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE; each child reports its BLAS, kernel and threads.
+loop under cProfile, on one thread, for the per-part breakdown (breakdown.py). The
+children's environment lacks OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE; each child reports its
+BLAS, kernel and threads (minigan's pool, kernels/threads.py, included).
 Without PyTorch installed, minigan is timed alone, and the report says so.
 """
 import json
@@ -18,6 +19,11 @@ import time
 from . import breakdown
 from .machine import OPENBLAS_OVERRIDES, cpu_model, summary_lines
 from .processes import TORCH_ABSENT, framework_installed, run_child, run_rounds, summarise
+
+
+# The breakdown's child runs on one thread: cProfile sees only the thread it runs in, so
+# with minigan's pool (or BLAS's) the other threads' work would show up as waiting.
+ONE_THREAD = {"MINIGAN_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 # --- the jobs, as the child process runs them (child.WORKLOADS points here) ---
@@ -67,10 +73,11 @@ def run(batch=64, rounds=5, iterations=10, warmup=3, profile_iterations=5, json_
         report["ratio_train_step_over_torch_plain"] = (results["minigan train_step"]["median_ms"]
                                                        / results["torch plain loop"]["median_ms"])
     if profile_iterations:
-        log(f"  profiling minigan's plain loop under cProfile ({profile_iterations} iterations)")
+        log(f"  profiling minigan's plain loop under cProfile ({profile_iterations} iterations, "
+            f"one thread)")
         report["breakdown"] = run_child({"workload": "dcgan_profile", "framework": "minigan",
                                          "batch": batch, "warmup": warmup,
-                                         "iterations": profile_iterations})
+                                         "iterations": profile_iterations, "env": ONE_THREAD})
     for line in format_report(report):
         log(line)
     if json_path:
@@ -102,8 +109,9 @@ def format_report(report):
         lines.append("PyTorch not installed: no ratio (minigan alone)")
     if "breakdown" in report:
         b = report["breakdown"]
-        lines += ["", f"minigan plain loop, per part (cProfile, {b['total_ms_per_iteration']:.1f} ms "
-                      f"per profiled iteration; profiling inflates the Python part):"]
+        lines += ["", f"minigan plain loop, per part (cProfile, one thread: where the work goes; "
+                      f"{b['total_ms_per_iteration']:.1f} ms per profiled iteration; profiling "
+                      f"inflates the Python part):"]
         for part in breakdown.PARTS:
             lines.append(f"  {part:12} {b['ms_per_iteration'][part]:8.1f} ms {100 * b['share'][part]:5.1f}%")
     return lines

@@ -17,8 +17,9 @@ import sys
 # kernel (OPENBLAS_CORETYPE=Haswell: AVX2 even on an AVX-512 CPU). The benchmarks remove
 # them from their children's environment only (see processes.child_env).
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER", "MINIGAN_MALLOC")
+THREAD_VARIABLES = ("MINIGAN_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER",
+                    "MINIGAN_MALLOC")
 
 
 def cpu_model():
@@ -129,10 +130,19 @@ def load_average():
         return None
 
 
+def minigan_threads():
+    """minigan's own thread pool (kernels/threads.py), if minigan's kernels were imported."""
+    if "minigan.kernels" not in sys.modules:
+        return None
+    from minigan.kernels import threads
+    return threads.describe()
+
+
 def describe():
     """Everything above for this process, as a JSON-ready dict."""
     import numpy as np
     return {
+        "minigan_threads": minigan_threads(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "load_average": load_average(),
@@ -166,6 +176,11 @@ def summary_lines(description, who):
         arch = f", kernel {pool['architecture']}" if pool.get("architecture") else ""
         lines.append(f"  {pool.get('user_api')}: {pool.get('internal_api')} {pool.get('version')}"
                      f"{arch}, {pool.get('num_threads')} threads")
+    pool = description.get("minigan_threads")
+    if pool and who.startswith("minigan"):
+        inside = ("numpy's BLAS at 1 thread inside each" if pool["num_threads"] > 1
+                  else "kernels serial, numpy's BLAS keeps its own threads")
+        lines.append(f"  minigan kernels: {pool['num_threads']} threads ({inside})")
     nb = description["numba"]
     if nb:
         probe = "" if nb["parallel_kernel_ran"] else " (no parallel kernel ran in the timed work)"

@@ -46,11 +46,12 @@ def run_child(job, timeout=None):
     """Run one job in a fresh child process; returns the dict it reported.
 
     job: {"workload": name in child.WORKLOADS, "framework": ..., "warmup": int,
-    "iterations": int, ...workload options}.
+    "iterations": int, "env": {variable: value} set for this child only (optional),
+    ...workload options}.
     """
     cmd = [sys.executable, "-m", "minigan.bench.child", json.dumps(job)]
-    out = subprocess.run(cmd, env=child_env(job.get("framework", "minigan")),
-                         capture_output=True, text=True, timeout=timeout)
+    env = dict(child_env(job.get("framework", "minigan")), **job.get("env", {}))
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith(RESULT_MARK)]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"benchmark child failed ({job}), exit {out.returncode}:\n"

@@ -9,6 +9,7 @@ with the other two, so gradients of any order flow through (WGAN-GP needs the se
     y  = conv2d(x, w)                    Conv2d
     gx = conv2d_grad_input(gy, w)        ConvGradInput   (also conv_transpose2d's forward)
     gw = conv2d_grad_weight(x, gy)       ConvGradWeight
+    gb = sum of gy over N, H, W          ChannelSums     (both layers' bias gradient)
 
 All three are bilinear, and the identity <conv2d(x, w), gy> = <x, grad_input(gy, w)>
 = <w, grad_weight(x, gy)> gives every backward rule below. unfold / fold (im2col /
@@ -16,12 +17,12 @@ col2im) and the pools built on them follow, then nearest-neighbour interpolation
 """
 import numpy as np
 
+from minigan import kernels
 from minigan.kernels import conv as conv_kernels
 from minigan.kernels.conv import out_size
 
-from .. import grad_mode
 from ..function import Function
-from ..ops.reduce import gather
+from ..ops.reduce import broadcast_to, gather
 from ..ops.shape import pad
 
 __all__ = ["conv2d", "conv_transpose2d", "unfold", "fold", "avg_pool2d", "max_pool2d",
@@ -37,54 +38,60 @@ def _pair(value, name, op):
 
 
 # --- the three differentiable kernels ---
-# `reuse` (kernels/conv.py) is a dict kept with the node: the kernels store x's columns and
-# gy's rows in it, so what one call built from an array the next call on it reuses (the
-# forward's columns serve the weight gradient; one gy's rows serve both gradients).
 
 class Conv2d(Function):
-    def forward(self, x, w, b=None, *, stride, padding, dilation, reuse=None):
-        self.geometry, self.reuse = (stride, padding, dilation), reuse
-        return conv_kernels.conv2d(x, w, b, stride, padding, dilation, reuse)
+    def forward(self, x, w, b=None, *, stride, padding, dilation):
+        self.geometry = (stride, padding, dilation)
+        return conv_kernels.conv2d(x, w, b, stride, padding, dilation)
 
     def backward(self, gy):
         x, w = self.inputs[:2]
         need = self.needs_input_grad
-        shared = {} if self.reuse is None else self.reuse
-        gx = ConvGradInput.apply(gy, w, input_hw=x.shape[2:], geometry=self.geometry,
-                                 reuse=shared) if need[0] else None
-        gw = ConvGradWeight.apply(x, gy, kernel_hw=w.shape[2:], geometry=self.geometry,
-                                  reuse=shared) if need[1] else None
+        gx = ConvGradInput.apply(gy, w, input_hw=x.shape[2:], geometry=self.geometry) if need[0] else None
+        gw = ConvGradWeight.apply(x, gy, kernel_hw=w.shape[2:], geometry=self.geometry) if need[1] else None
         if len(self.inputs) == 2:
             return gx, gw
-        gb = gy.sum((0, 2, 3)) if need[2] else None          # (O,)
+        gb = ChannelSums.apply(gy) if need[2] else None      # (O,)
         return gx, gw, gb
 
 
 class ConvGradInput(Function):
-    """(N, O, OH, OW), (O, C, KH, KW) -> (N, C, H, W): the adjoint of conv2d in x."""
+    """(N, O, OH, OW), (O, C, KH, KW) [, bias (C,)] -> (N, C, H, W): the adjoint of conv2d
+    in x, plus the bias when it is conv_transpose2d's forward."""
 
-    def forward(self, gy, w, *, input_hw, geometry, reuse=None):
-        self.geometry, self.reuse = geometry, reuse
-        return conv_kernels.conv2d_grad_input(gy, w, tuple(input_hw), *geometry, reuse)
+    def forward(self, gy, w, b=None, *, input_hw, geometry):
+        self.geometry = geometry
+        return conv_kernels.conv2d_grad_input(gy, w, tuple(input_hw), *geometry, b)
 
     def backward(self, g):                                   # g: (N, C, H, W)
-        gy, w = self.inputs
+        gy, w = self.inputs[:2]
         need = self.needs_input_grad
         stride, padding, dilation = self.geometry
-        shared = {} if self.reuse is None else self.reuse   # both read g's columns
-        g_gy = Conv2d.apply(g, w, stride=stride, padding=padding, dilation=dilation,
-                            reuse=shared) if need[0] else None
-        g_w = ConvGradWeight.apply(g, gy, kernel_hw=w.shape[2:], geometry=self.geometry,
-                                   reuse=shared) if need[1] else None
-        return g_gy, g_w
+        g_gy = Conv2d.apply(g, w, stride=stride, padding=padding, dilation=dilation) if need[0] else None
+        g_w = ConvGradWeight.apply(g, gy, kernel_hw=w.shape[2:], geometry=self.geometry) if need[1] else None
+        if len(self.inputs) == 2:
+            return g_gy, g_w
+        return g_gy, g_w, ChannelSums.apply(g) if need[2] else None
+
+
+class ChannelSums(Function):
+    """(N, C, H, W) -> (C,): the sum over N, H and W; a bias's gradient."""
+    saves_inputs = False                                     # backward needs only the shape
+
+    def forward(self, g):
+        self.shape = g.shape
+        return kernels.channel_sums(g)
+
+    def backward(self, gb):                                  # every pixel gets its channel's
+        return broadcast_to(gb.reshape(1, -1, *([1] * (len(self.shape) - 2))), self.shape)
 
 
 class ConvGradWeight(Function):
     """(N, C, H, W), (N, O, OH, OW) -> (O, C, KH, KW): the adjoint of conv2d in w."""
 
-    def forward(self, x, gy, *, kernel_hw, geometry, reuse=None):
+    def forward(self, x, gy, *, kernel_hw, geometry):
         self.geometry = geometry
-        return conv_kernels.conv2d_grad_weight(x, gy, tuple(kernel_hw), *geometry, reuse)
+        return conv_kernels.conv2d_grad_weight(x, gy, tuple(kernel_hw), *geometry)
 
     def backward(self, g):                                   # g: (O, C, KH, KW)
         x, gy = self.inputs
@@ -93,13 +100,6 @@ class ConvGradWeight(Function):
         g_x = ConvGradInput.apply(gy, g, input_hw=x.shape[2:], geometry=self.geometry) if need[0] else None
         g_gy = Conv2d.apply(x, g, stride=stride, padding=padding, dilation=dilation) if need[1] else None
         return g_x, g_gy
-
-
-def _reuse_for(*tensors):
-    """A fresh `reuse` dict when a graph will be recorded (a backward may follow), else None."""
-    if grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        return {}
-    return None
 
 
 # --- checks: bad input stops here, before any Numba or CUDA kernel sees it ---
@@ -160,9 +160,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"padded input ({H + 2 * padding[0]}, {W + 2 * padding[1]}); input "
                          f"{tuple(input.shape)}, weight {tuple(weight.shape)}, padding {padding}")
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    # x's columns are kept for the weight gradient only when there will be one
-    y = Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation,
-                     reuse=_reuse_for(weight))
+    y = Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
     return y.squeeze(0) if unbatched else y
 
 
@@ -199,12 +197,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if min(out_hw) < 1:
         raise ValueError(f"{op}: the output would be {out_hw} for input {tuple(input.shape)}, "
                          f"weight {tuple(weight.shape)}, padding {padding}: too much padding")
-    y = ConvGradInput.apply(x, weight, input_hw=out_hw, geometry=(stride, padding, dilation),
-                            reuse=_reuse_for(x, weight))
-    if bias is not None:
-        if tuple(bias.shape) != (C_out,):
-            raise ValueError(f"{op}: expected bias of shape ({C_out},), got {tuple(bias.shape)}")
-        y = y + bias.reshape(1, C_out, 1, 1)
+    if bias is not None and tuple(bias.shape) != (C_out,):
+        raise ValueError(f"{op}: expected bias of shape ({C_out},), got {tuple(bias.shape)}")
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    y = ConvGradInput.apply(*inputs, input_hw=out_hw, geometry=(stride, padding, dilation))
     return y.squeeze(0) if unbatched else y
 
 

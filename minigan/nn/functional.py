@@ -158,22 +158,23 @@ class Normalize(Function):
         g = gy * w
         gx = inv * (g - mean(g) - xhat * mean(g * xhat))
         gw = sum(gy * xhat),  gb = sum(gy)
-    uses the saved xhat and inv when no graph is recorded; with create_graph it recomputes
-    them from x with Tensor ops, so the gradient of the gradient differentiates the batch
-    statistics too (it is exact, as gradgradcheck confirms).
+    uses the saved xhat and inv when no graph is recorded (batch norm's fused kernel saves
+    mean and inv and recomputes xhat from x); with create_graph it recomputes them from x
+    with Tensor ops, so the gradient of the gradient differentiates the batch statistics
+    too (it is exact, as gradgradcheck confirms).
     """
 
     def forward(self, x, *wb, dims, eps, shape, stats=None):
         self.dims, self.eps, self.shape = dims, eps, shape
         self.fused = bool(wb) and dims == (0,) + tuple(range(2, x.ndim))
         if self.fused:                      # batch norm with affine: one fused kernel
-            N, C = x.shape[:2]
-            y, xhat, mean, var, inv = kernels.batch_norm_forward(
-                x.reshape(N, C, -1), wb[0].reshape(-1), wb[1].reshape(-1), eps)  # (N, C, L)
-            self.xhat, self.inv = xhat.reshape(x.shape), inv.reshape(shape)
+            # y comes out in x's memory layout (channels last stays channels last)
+            y, mean, var, inv = kernels.batch_norm_forward(x, wb[0].reshape(-1),
+                                                           wb[1].reshape(-1), eps)
+            self.mean, self.inv = mean, inv     # (C,); the backward recomputes xhat from x
             if stats is not None:
                 stats["mean"], stats["var"] = mean.reshape(shape), var.reshape(shape)
-            return y.reshape(x.shape)
+            return y
         mean = x.mean(axis=dims, keepdims=True)
         xhat = x - mean
         var = (xhat * xhat).mean(axis=dims, keepdims=True)
@@ -211,17 +212,16 @@ class Normalize(Function):
     def _backward_arrays(self, gy):
         """The same formulas on the saved arrays, in place where possible: the usual case
         (no create_graph), where fewer temporary arrays is most of the speed."""
-        dims, xhat, inv, need = self.dims, self.xhat, self.inv, self.needs_input_grad
-        affine = len(self.inputs) == 3
+        need = self.needs_input_grad
         if self.fused:
-            N, C = gy.shape[:2]
-            w = self.inputs[1]._data
-            gx, gw, gb = kernels.batch_norm_backward(gy.reshape(N, C, -1), xhat.reshape(N, C, -1),
-                                                     inv.reshape(-1), w.reshape(-1))
+            x, w = self.inputs[0]._data, self.inputs[1]._data
+            gx, gw, gb = kernels.batch_norm_backward(gy, x, self.mean, self.inv, w.reshape(-1))
             wrap = Tensor._wrap
-            return (wrap(gx.reshape(gy.shape)) if need[0] else None,
+            return (wrap(gx) if need[0] else None,
                     wrap(gw.reshape(w.shape)) if need[1] else None,
                     wrap(gb.reshape(w.shape)) if need[2] else None)
+        dims, xhat, inv = self.dims, self.xhat, self.inv
+        affine = len(self.inputs) == 3
         gx = gw = gb = None
         if affine:
             w = self.inputs[1]._data
