@@ -14,8 +14,9 @@ per conv instead of 1-9 ms). So here exactly one set of threads ever computes:
 * with n > 1 threads, every OpenBLAS loaded in the process is set to ONE thread (each of our
   threads calls BLAS on its own part, see conv.py), and the CPU kernels split their loops
   over our threads. OpenBLAS's own workers go to sleep and stay asleep.
-* with n = 1, or where no BLAS thread control is found (see `blas_control`), the kernels
-  run serially in the calling thread and BLAS keeps its own threads, as numpy sets them.
+* with n = 1 the kernels run serially in the calling thread and BLAS on one thread too;
+  where no BLAS thread control is found (see `blas_control`) the kernels run serially and
+  BLAS keeps its own threads, as numpy sets them.
 
 The threads wait on locks (no spinning), so a parallel region costs ~20 us to start, and
 a region runs whole (never two at once): a kernel called inside a region, or from another
@@ -24,7 +25,7 @@ items per thread, so small arrays never pay the start-up. The kernels release th
 (Numba's nogil, NumPy's BLAS calls), so the threads really run at the same time.
 
 NOTE: setting numpy's BLAS to one thread is process-wide: numpy's own matmuls outside
-minigan then run on one core too. MINIGAN_NUM_THREADS=1 leaves BLAS alone.
+minigan then run on one core too, as they do after torch.set_num_threads(1).
 """
 import ctypes
 import os
@@ -32,7 +33,6 @@ import threading
 
 _requested = None           # what set_num_threads / MINIGAN_NUM_THREADS asked for
 _threads = None             # the thread count in force (decided on first use)
-_blas_before = None         # BLAS's thread counts before we set them to one
 _workers = []               # the pool: threads - 1 workers (the caller is the first thread)
 _pool_pid = None            # the process that started the workers (a fork has none)
 _region = threading.Lock()  # held while a parallel region runs
@@ -73,12 +73,13 @@ def _loaded_openblas_paths():
     return sorted(p for p in paths if p.startswith("/"))
 
 
-def blas_control():
+def blas_control(refresh=False):
     """{"found": [library paths], "libraries": [(get, set)]}: the OpenBLAS libraries whose
-    thread count minigan can read and set. Looked up once, on the first parallel kernel
-    (numpy's OpenBLAS is loaded by then; so is scipy's, which Numba's import loads)."""
+    thread count minigan can read and set. Looked up on the first parallel kernel (numpy's
+    OpenBLAS is loaded by then) and again on each set_num_threads (a library loaded later,
+    scipy's say, is then found too)."""
     global _blas
-    if _blas is None:
+    if _blas is None or refresh:
         found, libraries = [], []
         for path in _loaded_openblas_paths():
             try:
@@ -133,19 +134,14 @@ class _Worker:
 
 
 def _configure(n):
-    """Put n threads in force: BLAS to one thread inside ours when n > 1, else as it was."""
-    global _threads, _blas_before
-    libraries = blas_control()["libraries"] if n > 1 or _blas_before else []
+    """Put n threads in force: ours split the kernels and every OpenBLAS runs on one thread
+    inside them (n = 1: all serial, as torch.set_num_threads(1))."""
+    global _threads
+    libraries = blas_control(refresh=True)["libraries"]
     if n > 1 and not libraries:
         n = 1                                  # BLAS's threads cannot be set: stay serial
-    if n > 1 and _blas_before is None:
-        _blas_before = [get() for get, _ in libraries]
-        for _, set_ in libraries:
-            set_(1)
-    elif n == 1 and _blas_before is not None:
-        for (_, set_), before in zip(libraries, _blas_before):
-            set_(before)
-        _blas_before = None
+    for _, set_ in libraries:
+        set_(1)
     _threads = n
 
 
@@ -158,7 +154,7 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Use n threads in the CPU kernels (n >= 1); n = 1 gives BLAS back its own threads."""
+    """Use n threads in the CPU kernels and BLAS together (n >= 1), as torch.set_num_threads."""
     global _requested
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected an int >= 1, got {n!r}")

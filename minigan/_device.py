@@ -125,29 +125,14 @@ def add_at(out, index, values):
 
 # --- CPU threads ---
 def get_num_threads():
-    """The threads minigan's compiled CPU kernels (Numba) run on: PyTorch's intra-op threads.
-
-    NumPy's BLAS (matmul) has its own pool, sized by OPENBLAS_NUM_THREADS or
-    OMP_NUM_THREADS before Python starts (all cores by default)."""
-    import numba          # NOTE: imported here, not at `import minigan` (it takes a while)
-    return int(numba.get_num_threads())
+    """The threads minigan's CPU kernels run on (kernels/threads.py: one pool, with numpy's
+    BLAS on one thread inside it), as torch.get_num_threads."""
+    from .kernels import threads
+    return threads.get_num_threads()
 
 
 def set_num_threads(n):
-    """Run minigan's CPU kernels on `n` threads: Numba's kernels always; NumPy's BLAS too
-    when threadpoolctl is installed (optional), else BLAS keeps the pool it started with.
-    n can be at most the threads Numba started with (NUMBA_NUM_THREADS, all cores by
-    default)."""
-    import numba
-    if isinstance(n, builtins.bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
-    if n > numba.config.NUMBA_NUM_THREADS:
-        raise ValueError(f"set_num_threads: {n} threads asked, but Numba started with "
-                         f"{numba.config.NUMBA_NUM_THREADS} (set NUMBA_NUM_THREADS before "
-                         "starting Python for more)")
-    numba.set_num_threads(n)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(n, user_api="blas")
+    """Run minigan's CPU kernels, BLAS included, on n threads (n >= 1), as
+    torch.set_num_threads. MINIGAN_NUM_THREADS=n sets it before the first kernel runs."""
+    from .kernels import threads
+    threads.set_num_threads(n)

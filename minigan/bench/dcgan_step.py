@@ -10,9 +10,8 @@ Adaptations of the reference script, and why (nothing inside step() changed):
   * the script's module-level code sits in a function, so a benchmark child can build it;
   * `import torch, torch.nn as nn` becomes `torch = import_module(framework)` and
     `nn = torch.nn` (what the import statement binds);
-  * the final `print(... torch.get_num_threads() ...)` is left out: minigan has no
-    get_num_threads (its threads are BLAS's and Numba's), and the benchmark reports every
-    framework's thread pools itself (machine.py).
+  * the final `print(... torch.get_num_threads() ...)` is left out: the benchmark reports
+    every framework's thread pools itself (machine.py).
 
 `train_step_loop()` runs minigan's own `gan.train_step` on the same models, data and
 optimisers; it may skip work nobody reads (D's weight gradients in G's step: D is frozen
