@@ -30,7 +30,7 @@ import numpy as np
 from .. import nn, optim
 from .. import random as mg_random
 from ..creation import randn_like, tensor
-from ..data import cache_dir, mnist_5k, typeset_digits
+from ..data import cache_dir, mnist_5k, typeset, typeset_digits
 from ..gan import EpochSampler, check_finite, get_loss, grad_norm
 from ..grad_mode import no_grad
 from .base import ImageApp, run_batches
@@ -48,9 +48,11 @@ __all__ = ["DEFAULTS", "DOMAIN_PAIRS", "CycleGAN", "bold", "domains", "build", "
 DEFAULTS = dict(model="cyclegan", steps=800, batch_size=8, lr_g=5e-4, lr_d=5e-4,
                 betas=(0.5, 0.999), base=16, loss="lsgan", cycle_weight=5.0,
                 identity_weight=1.0, seed=0, sample_every=100, checkpoint_every=500,
-                domain_steps=1000, domains="bold", d_batch_norm=True, cycle_noise=0.0)
+                domain_steps=1000, domains="bold", d_batch_norm=True, cycle_noise=0.0,
+                lr_decay="none", g_dilations=(1,))
 
-ANY_STYLE_CACHE = "digit_classifier_any_style-v1.npz"   # in cache_dir(); v1: bump on change
+# In cache_dir(); v1 names the recipe (bump it when that changes), t the typeset drawing's.
+ANY_STYLE_CACHE = f"digit_classifier_any_style-v1-t{typeset.VERSION}.npz"
 
 # The pairs of domains, by --domains name: what A and B are called.
 DOMAIN_PAIRS = {"bold": ("plain", "bold"), "typeset": ("typeset", "handwritten")}
@@ -89,7 +91,8 @@ def domains(split="train", pair="bold"):
 def build(cfg):
     """(G_AB, G_BA, D_A, D_B)."""
     norm = cfg.get("d_batch_norm", DEFAULTS["d_batch_norm"])
-    return (UNet(1, 1, cfg["base"]), UNet(1, 1, cfg["base"]),
+    dilations = tuple(cfg.get("g_dilations", DEFAULTS["g_dilations"]))
+    return (UNet(1, 1, cfg["base"], dilations=dilations), UNet(1, 1, cfg["base"], dilations=dilations),
             PatchDiscriminator(1, cfg["base"], norm), PatchDiscriminator(1, cfg["base"], norm))
 
 
@@ -160,6 +163,11 @@ class CycleGAN(ImageApp):
         self.fixed_a, self.fixed_b = test_a[:8], test_b[8:16]
 
     def step(self, step):
+        if self.cfg["lr_decay"] == "linear":       # the paper's: constant, then to 0 over the last half
+            factor = min(1.0, 2.0 * (1.0 - step / self.cfg["steps"]))
+            for opt, lr in ((self.opt_g, self.cfg["lr_g"]), (self.opt_d, self.cfg["lr_d"])):
+                for group in opt.param_groups:
+                    group["lr"] = lr * factor
         a = tensor(self.A[self.sampler_a.next()])
         b = tensor(self.B[self.sampler_b.next()])
         return cyclegan_step(self.G_AB, self.G_BA, self.D_A, self.D_B, self.opt_g, self.opt_d,

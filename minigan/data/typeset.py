@@ -14,9 +14,10 @@ with a small random rotation, size and shift, then placed like an MNIST digit:
     3. put its centre of mass where MNIST's is, at (14, 14) (plus a shift jitter)
     4. sample every pixel at 4x4 sub-pixel points and average: soft edges, as in MNIST
 
-Background is -1 and ink +1, like minigan's MNIST. Everything is drawn from one seeded
-generator, so a seed gives the same digits every time; the arrays are cached as .npz in
-`cache_dir()` (rendering all 5,000 takes a few seconds).
+Pixels are stored as 0-255 like MNIST's and given in [-1, 1] (background -1, ink +1)
+like minigan's MNIST. Everything is drawn from one seeded generator, so a seed gives the
+same digits every time; the pixels are cached as .npz in `cache_dir()` (drawing all
+5,000 takes about 10 s of CPU).
 """
 import os
 import warnings
@@ -24,7 +25,7 @@ import zipfile
 
 import numpy as np
 
-from .digits import _split
+from .digits import _split, _to_unit_range
 from .files import cache_dir, save_npz_atomic
 
 __all__ = ["TYPESET_FONTS", "available_fonts", "render_digits", "typeset_digits"]
@@ -44,7 +45,7 @@ CENTRE = SIZE / 2      # where MNIST puts the centre of mass (MNIST-5k: y 13.99,
 _GLYPH_POINTS = 112    # FreeType size (at 72 dpi: 1 pt = 1 px); digits come out ~80 px tall
 _SUPERSAMPLE = 4       # sub-pixels per pixel side
 _CHUNK = 500           # images sampled at once (bounded memory)
-_VERSION = 1           # bump when the drawing changes, so old caches are not reused
+VERSION = 2            # of the drawing: bump it when that changes, so old caches are not reused
 
 # The jitter: rotation in degrees, size as a fraction of BOX, shift in pixels.
 ROTATION = 10.0
@@ -173,7 +174,8 @@ def render_digits(fonts, digits, angles=None, scales=None, shifts=None):
 
 # --- the dataset ---
 def _draw(per_class, seed):
-    """(images, labels): per_class digits of each class, fonts and jitter from `seed`."""
+    """(pixels (N, 28, 28) uint8 0-255 like MNIST's, labels (N,) int64): per_class digits
+    of each class, fonts and jitter from `seed`."""
     rng = np.random.default_rng(seed)
     fonts = available_fonts()
     n = 10 * per_class
@@ -182,30 +184,32 @@ def _draw(per_class, seed):
     angles = rng.uniform(-ROTATION, ROTATION, n)
     scales = rng.uniform(*SCALE, n)
     shifts = rng.uniform(-SHIFT, SHIFT, (n, 2))
-    return render_digits(chosen, labels, angles, scales, shifts), labels
+    images = render_digits(chosen, labels, angles, scales, shifts)        # (N, 1, 28, 28)
+    return np.round((images[:, 0] + 1) * 127.5).astype(np.uint8), labels
 
 
 def _cache_path(per_class, seed):
     import matplotlib                      # FreeType's drawing may change with matplotlib
-    return cache_dir() / f"typeset-v{_VERSION}-{per_class}-{seed}-mpl{matplotlib.__version__}.npz"
+    return cache_dir() / f"typeset-v{VERSION}-{per_class}-{seed}-mpl{matplotlib.__version__}.npz"
 
 
 def _load(per_class, seed):
     path = _cache_path(per_class, seed)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            images, labels = npz["images"], npz["labels"]
-        if images.shape == (10 * per_class, 1, SIZE, SIZE) and labels.shape == (10 * per_class,):
-            return images, labels
+            pixels, labels = npz["pixels"], npz["labels"]
+        if (pixels.shape == (10 * per_class, SIZE, SIZE) and pixels.dtype == np.uint8
+                and labels.shape == (10 * per_class,)):
+            return pixels, labels
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         pass                               # missing or damaged: draw them again
-    images, labels = _draw(per_class, seed)
+    pixels, labels = _draw(per_class, seed)
     try:
-        save_npz_atomic(path, images=images, labels=labels)
+        save_npz_atomic(path, pixels=pixels, labels=labels)
     except OSError as error:
         warnings.warn(f"typeset digits: could not write the cache {path} ({error}); set "
                       f"MINIGAN_CACHE to a writable folder to make loads faster")
-    return images, labels
+    return pixels, labels
 
 
 def typeset_digits(split="all", test_fraction=0.1, seed=0, per_class=500):
@@ -218,5 +222,6 @@ def typeset_digits(split="all", test_fraction=0.1, seed=0, per_class=500):
     """
     if per_class < 1:
         raise ValueError(f"typeset_digits: per_class must be at least 1, got {per_class}")
-    images, labels = _load(per_class, seed)
+    pixels, labels = _load(per_class, seed)
+    images = _to_unit_range(pixels, 255)[:, None]                       # (N, 1, 28, 28)
     return _split(images, labels, split, test_fraction, seed)
