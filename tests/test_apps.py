@@ -401,3 +401,141 @@ def test_pix2pix_resume_continues_exactly(tmp_path):
     assert [json.loads(r)["step"] for r in rows] == [0, 1, 2, 3]
     for (name, a), (_, b) in zip(full.G.state_dict().items(), resumed.G.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+
+
+# --- typeset digits (the typeset <-> handwritten pair) ---
+from minigan.data import typeset  # noqa: E402
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty, private cache folder for one test."""
+    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _centre_of_mass(images):
+    ink = (images[:, 0].astype(np.float64) + 1) / 2                  # (N, 28, 28) in [0, 1]
+    ys, xs = np.indices(ink.shape[1:])
+    total = ink.sum((1, 2))
+    return np.stack([(ink * ys).sum((1, 2)) / total, (ink * xs).sum((1, 2)) / total], 1)
+
+
+def test_typeset_digits_are_seeded_balanced_and_in_range(cache):
+    images, labels = (t.numpy() for t in mg.data.typeset_digits(per_class=3, seed=1).tensors)
+    assert images.shape == (30, 1, 28, 28) and images.dtype == np.float32
+    assert labels.dtype == np.int64 and np.array_equal(np.bincount(labels, minlength=10), [3] * 10)
+    assert images.min() == -1.0 and images.max() <= 1.0 and images.max() > 0.9
+    assert (images[:, 0, 0, :] == -1).all() and (images[:, 0, :, 0] == -1).all()   # background
+    assert list(cache.glob("typeset-*-3-1-*.npz"))                   # cached
+    again, again_labels = (t.numpy() for t in mg.data.typeset_digits(per_class=3, seed=1).tensors)
+    np.testing.assert_array_equal(images, again)                      # from the cache
+    np.testing.assert_array_equal(labels, again_labels)
+    for path in cache.glob("typeset-*"):
+        path.unlink()
+    fresh = mg.data.typeset_digits(per_class=3, seed=1).tensors[0].numpy()
+    np.testing.assert_array_equal(images, fresh)                      # drawn again: the same
+    other = mg.data.typeset_digits(per_class=3, seed=2).tensors[0].numpy()
+    assert np.abs(np.sort(other, 0) - np.sort(images, 0)).mean() > 0.01   # another seed differs
+
+
+def test_typeset_split_is_stratified_and_disjoint(cache):
+    train = mg.data.typeset_digits("train", per_class=10)
+    test = mg.data.typeset_digits("test", per_class=10)
+    assert np.array_equal(np.bincount(train.tensors[1].numpy()), [9] * 10)
+    assert np.array_equal(np.bincount(test.tensors[1].numpy()), [1] * 10)
+    flat = lambda ds: {im.tobytes() for im in ds.tensors[0].numpy()}    # noqa: E731
+    assert not flat(train) & flat(test)
+
+
+@pytest.mark.parametrize("font", ["DejaVuSans.ttf", "DejaVuSerif-BoldItalic.ttf", "cmr10.ttf",
+                                  "STIXGeneral.ttf"])
+def test_typeset_digits_are_centred_and_sized_like_mnist(font):
+    images = typeset.render_digits([font] * 10, range(10))           # no jitter
+    np.testing.assert_allclose(_centre_of_mass(images), 14.0, atol=0.25)
+    inked = images[:, 0] > 0                                          # (10, 28, 28)
+    rows, cols = inked.any(2).sum(1), inked.any(1).sum(1)
+    assert np.all(np.maximum(rows, cols) >= 19) and np.all(np.maximum(rows, cols) <= 21)
+
+
+def test_typeset_jitter_rotates_scales_and_shifts():
+    upright, turned = typeset.render_digits(["DejaVuSans.ttf"] * 2, [1, 1], angles=[0, 90])
+    height = lambda im: (im[0] > 0).any(1).sum()                      # noqa: E731
+    width = lambda im: (im[0] > 0).any(0).sum()                       # noqa: E731
+    assert height(upright) > 1.5 * width(upright) and width(turned) > 1.5 * height(turned)
+    small = typeset.render_digits(["DejaVuSans.ttf"], [8], scales=[0.5])[0]
+    assert 9 <= height(small) <= 11
+    moved = typeset.render_digits(["DejaVuSans.ttf"], [8], shifts=[(2.0, -3.0)])
+    np.testing.assert_allclose(_centre_of_mass(moved)[0], [16.0, 11.0], atol=0.25)
+
+
+def test_typeset_fonts_differ_and_all_are_found():
+    assert typeset.available_fonts() == typeset.TYPESET_FONTS        # matplotlib ships all 21
+    images = typeset.render_digits(typeset.TYPESET_FONTS, [4] * len(typeset.TYPESET_FONTS))
+    flat = images.reshape(len(images), -1)
+    gaps = np.abs(flat[:, None] - flat[None]).mean(2)                # (F, F) mean pixel gaps
+    assert gaps[~np.eye(len(flat), dtype=bool)].min() > 0.02         # no two faces alike
+    np.testing.assert_array_equal(images[:1], typeset.render_digits(typeset.TYPESET_FONTS[:1], [4]))
+
+
+def test_typeset_render_names_bad_input():
+    with pytest.raises(ValueError, match="one font per digit, got 1 fonts for 2 digits"):
+        typeset.render_digits(["cmr10.ttf"], [1, 2])
+    with pytest.raises(ValueError, match=r"digits must be 0 to 9, got \[3, 12\]"):
+        typeset.render_digits(["cmr10.ttf"] * 2, [3, 12])
+    with pytest.raises(ValueError, match=r"fonts must be among TYPESET_FONTS, got \['Arial.ttf'\]"):
+        typeset.render_digits(["Arial.ttf"], [3])
+    with pytest.raises(ValueError, match="per_class must be at least 1, got 0"):
+        mg.data.typeset_digits(per_class=0)
+
+
+# --- pix2pix's realism measure ---
+def test_realism_is_zero_for_the_clean_digits_and_grows_with_damage():
+    clf = mg.metrics.load_digit_classifier()
+    clean = mg.data.mnist_5k("test").tensors[0].numpy()[:200]
+    rng = np.random.default_rng(0)
+    same = pix2pix.realism(clean, clean, clf)
+    light = pix2pix.realism(masks.gaussian_noise(clean, rng, std=0.2), clean, clf)
+    heavy = pix2pix.realism(masks.gaussian_noise(clean, rng, std=0.8), clean, clf)
+    blurred = (clean + np.roll(clean, 1, 2) + np.roll(clean, 1, 3) + np.roll(clean, (1, 1), (2, 3))) / 4
+    blur = pix2pix.realism(blurred, clean, clf)
+    assert abs(same["fd"]) < 1e-6
+    assert 0 < light["fd"] < heavy["fd"] and blur["fd"] > 1.0
+    assert heavy["confidence"] < same["confidence"] <= 1.0
+
+
+# --- CycleGAN between typeset and handwritten digits ---
+def test_typeset_domains_pair_typeset_with_mnist():
+    A, la, B, lb = cyclegan.domains("train", "typeset")
+    assert A.shape == B.shape == (4500, 1, 28, 28)
+    np.testing.assert_array_equal(A, mg.data.typeset_digits("train").tensors[0].numpy())
+    np.testing.assert_array_equal(B, mg.data.mnist_5k("train").tensors[0].numpy())
+    assert np.array_equal(np.bincount(la), np.bincount(lb))
+    with pytest.raises(ValueError, match=r"pair must be one of \['bold', 'typeset'\], got 'italic'"):
+        cyclegan.domains("train", "italic")
+
+
+def test_cyclegan_typeset_through_the_cli(tmp_path, monkeypatch, capsys):
+    run = tmp_path / "cyc"
+    assert main(["train", "cyclegan", "--domains", "typeset", "--steps", "2", "--batch-size", "2",
+                 "--sample-every", "2", "--out", str(run), "--quiet"]) == 0
+    _assert_run_folder(run, "cyclegan")
+    assert json.loads((run / "config.json").read_text())["domains"] == "typeset"
+    app = cyclegan.CycleGAN.from_run(run)
+    np.testing.assert_array_equal(app.A[:4], mg.data.typeset_digits("train").tensors[0].numpy()[:4])
+    # a resume keeps the pair; another model has no pair
+    assert main(["train", "cyclegan", "--steps", "3", "--resume", str(run), "--domains", "bold",
+                 "--quiet"]) == 2
+    assert "--domains bold (the run has typeset)" in capsys.readouterr().err
+    assert main(["train", "pix2pix", "--domains", "typeset", "--out", str(tmp_path / "p")]) == 2
+    assert "--domains is for cyclegan, not pix2pix" in capsys.readouterr().err
+    # evaluation: both directions, against no translation and the real target domain
+    monkeypatch.setattr(cyclegan, "load_any_style_classifier", mg.metrics.load_digit_classifier)
+    result = cyclegan.evaluate(str(run), n=20, domain_steps=2)
+    assert set(result["A->B (typeset to handwritten)"]) == {
+        "CycleGAN", "no translation", "real handwritten (reference)"}
+    assert set(result["B->A (handwritten to typeset)"]) == {
+        "CycleGAN", "no translation", "real typeset (reference)"}
+    assert set(result["B->A (handwritten to typeset)"]["CycleGAN"]) == {
+        "class_kept", "class_kept_any_style", "in_target_domain"}
+    assert (run / "plots" / "cyclegan.png").exists()

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from ..apps import APPS
+from ..apps.cyclegan import DOMAIN_PAIRS
 from ..creation import randn, tensor
 from ..gan import RunFolder, Trainer, TrainingInterrupted, recipes
 from ..grad_mode import no_grad
@@ -27,7 +28,7 @@ _TRAINING_FLAGS = {"data": "--data", "batch_size": "--batch-size", "lr_g": "--lr
                    "lr_d": "--lr-d", "n_critic": "--n-critic", "gp_weight": "--gp-weight",
                    "ema": "--ema", "lr_decay": "--lr-decay", "seed": "--seed",
                    "device": "--device", "epochs": "--epochs", "dcgan_run": "--dcgan",
-                   "dcgan_steps": "--dcgan-steps"}
+                   "dcgan_steps": "--dcgan-steps", "domains": "--domains"}
 
 
 def add_arguments(p):
@@ -56,6 +57,8 @@ def add_arguments(p):
     p.add_argument("--dcgan", metavar="RUN", help="inpaint: use this trained DCGAN run folder "
                    "for latent optimisation instead of training one")
     p.add_argument("--dcgan-steps", type=at_least(1), help="inpaint: steps of its DCGAN")
+    p.add_argument("--domains", choices=sorted(DOMAIN_PAIRS), help="cyclegan: plain <-> bold "
+                   "digits (default, quick) or typeset <-> handwritten digits")
 
 
 # --- configs ---
@@ -78,6 +81,8 @@ def new_config(args):
                checkpoint_every=cfg.get("checkpoint_every", 500))
     if args.model in APPS and args.data is not None:
         raise CLIError(f"--data is for the GAN models; {args.model} trains on MNIST digits")
+    if args.domains is not None and args.model != "cyclegan":
+        raise CLIError(f"--domains is for cyclegan, not {args.model}")
     if args.model == "cgan" and args.data not in (None, "mnist", "digits8"):
         raise CLIError(f"cgan needs labelled images (--data mnist or digits8), got {args.data}")
     cfg.update(_given(args))
