@@ -51,7 +51,7 @@ _COMMON = dict(loss="nonsaturating", batch_size=64, lr_g=2e-4, lr_d=2e-4, betas=
 
 RECIPES = {
     "gan": dict(_COMMON, data="ring", steps=3000, batch_size=256, lr_g=1e-3, lr_d=1e-3),
-    "dcgan": dict(_COMMON, data="mnist", steps=3000),
+    "dcgan": dict(_COMMON, data="mnist", steps=3000, r1_weight=1.0, r1_every=4),
     "cgan": dict(_COMMON, data="mnist", steps=2000),
     "wgan-gp": dict(_COMMON, data="ring", loss="wgan", steps=50000, batch_size=256,
                     lr_g=5e-4, lr_d=5e-4, betas=(0.5, 0.9), n_critic=5, gp_weight=10.0,
