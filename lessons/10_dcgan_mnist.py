@@ -4,6 +4,11 @@ What you will learn:
   - the DCGAN recipe (Radford et al., 2015): strided transposed convolutions up in G,
     strided convolutions down in D, batch norm, LeakyReLU in D, tanh output, N(0, 0.02)
     initialisation, Adam with lr 2e-4 and beta1 = 0.5;
+  - the R1 penalty (Mescheder et al., 2018): D is also pushed to be flat around real
+    digits, ||grad_x D(x)||^2 on real x, every 4th step ("lazy"). On 4,500 digits D
+    otherwise learns them by heart and its gradient to G gets sharp and unhelpful; with it,
+    the classifier Fréchet distance after 3000 steps fell from 73 to 26. This is the same
+    recipe as `minigan train dcgan` (minigan.gan.recipes), written out as a plain loop;
   - why we keep ONE fixed latent batch: each cell of the sample grid follows the same z
     through training, so the grids form a film of the generator learning;
   - what latent interpolation shows: walking from z0 to z1 (along the sphere, "slerp")
@@ -18,22 +23,21 @@ What to look at in the figures (under the out folder):
   - real_digits.png: the data, for comparison.
 
 Run it:
-    python lessons/10_dcgan_mnist.py            # full: 10 epochs of 4,500 digits (~2-4 min)
+    python lessons/10_dcgan_mnist.py            # full: `minigan train dcgan`'s 3000 steps (~6 min)
     python lessons/10_dcgan_mnist.py --quick    # 60 steps of a narrow DCGAN on 320 digits (~10 s)
     python lessons/10_dcgan_mnist.py --out DIR  # where the figures go
     python lessons/10_dcgan_mnist.py --quick --baseline   # an untrained G: the check fails
 
 It writes, under --out (default lessons/out/10_dcgan_mnist/): real_digits.png,
 samples_epoch_NN.png (one per epoch), samples.gif, history.png, interpolation.png.
-The full run also checks digit variety with the metrics' digit classifier (trained once,
-~60 s, then cached).
 
 The claim checked at the end, against the untrained G: the samples' mean pixel moved at
 least a fifth of the way from the initial grey towards the data's mean (mostly black
-background), and D scores real digits above generated ones on average. The full run also
-asks that the digit classifier sees at least 8 of the 10 digits among 500 samples. It also
-prints, not yet checked, how far the samples are from their nearest real digit against the
-untrained G's: the quick run's threshold waits for issue 15's recipe.
+background), the samples are closer to their nearest real digit, and D scores real digits
+above generated ones on average. The full run also scores 2,000 samples with the metrics'
+digit classifier (trained once, ~60 s, then cached), as `minigan eval` does: Inception
+Score and Fréchet distance against the untrained G's, next to what `minigan train dcgan`
+measured (seed 0: IS 5.82, FD 26.4; real digits 8.65 and 6.96).
 """
 import argparse
 import os
@@ -43,6 +47,7 @@ import numpy as np
 
 import minigan as mg
 from minigan import data, gan, metrics, optim, viz
+from minigan.gan import recipes
 
 import claims
 
@@ -55,15 +60,19 @@ claims.add_baseline_flag(parser, "an untrained G, 0 epochs")
 args = parser.parse_args()
 claims.announce(args.baseline, "G and D get 0 epochs of training")
 
+RECIPE = recipes.defaults("dcgan")                       # what `minigan train dcgan` uses
+print("recipe:", {k: RECIPE[k] for k in ("steps", "batch_size", "lr_g", "lr_d", "betas",
+                                         "loss", "r1_weight", "r1_every")})
 if args.quick:
     # A narrow DCGAN and a larger step size, so that 60 steps already show something.
-    NUM_IMAGES, BATCH, EPOCHS, BASE, LR = 320, 32, 6, 16, 5e-4     # 10 steps per epoch
+    NUM_IMAGES, BATCH, STEPS, BASE, LR = 320, 32, 60, 16, 5e-4    # 10 steps per epoch
 else:
-    NUM_IMAGES, BATCH, EPOCHS, BASE, LR = 4500, 64, 10, 64, 2e-4   # 70 steps per epoch
+    NUM_IMAGES, BATCH, STEPS, BASE, LR = 4500, RECIPE["batch_size"], RECIPE["steps"], 64, RECIPE["lr_g"]
 if args.baseline:
-    EPOCHS = 0                                           # the do-nothing variant
+    STEPS = 0                                            # the do-nothing variant
 LATENT_DIM = 100
-BETAS = (0.5, 0.999)                                     # the DCGAN paper's Adam settings
+BETAS = RECIPE["betas"]                                  # the DCGAN paper's Adam settings
+R1_WEIGHT, R1_EVERY = RECIPE["r1_weight"], RECIPE["r1_every"]
 NUM_FIXED = 64                                           # the fixed latent batch: an 8x8 grid
 os.makedirs(args.out, exist_ok=True)
 mg.manual_seed(args.seed)
@@ -94,7 +103,7 @@ print(f"parameters: G {sum(p.numel() for p in G.parameters()):,}, "
 
 opt_g = optim.Adam(G.parameters(), lr=LR, betas=BETAS)
 opt_d = optim.Adam(D.parameters(), lr=LR, betas=BETAS)
-loss = gan.get_loss("nonsaturating")                     # D: cross-entropy; G: -log D(G(z))
+loss = gan.get_loss(RECIPE["loss"])                      # D: cross-entropy; G: -log D(G(z))
 
 # A fixed latent batch: the same 64 z's are decoded after every epoch.
 fixed_z = mg.randn(NUM_FIXED, LATENT_DIM)                # (64, 100)
@@ -111,18 +120,29 @@ def sample(z):
 
 initial_samples = sample(fixed_z)
 frames, titles = [initial_samples], ["before training"]
+if not args.quick:
+    # 2,000 samples scored by the digit classifier before and after training (section 6).
+    probe_z = mg.randn(2000, LATENT_DIM)                 # (2000, 100)
+    classifier = metrics.load_digit_classifier(verbose=True)
+    scores_before = metrics.evaluate_digits(sample(probe_z), classifier)
 viz.save_image_grid(initial_samples, os.path.join(args.out, "samples_epoch_00.png"), nrow=8,
                     scale=2)
 
 # --- 3. training: one D step then one G step per batch (gan.train_step) ---
+# R1: every R1_EVERY-th D step adds R1_WEIGHT * R1_EVERY * ||grad_x D(x)||^2 / 2 on real x.
 history = []
 step = 0
-for epoch in range(1, EPOCHS + 1):
+epoch = 0
+while step < STEPS:
+    epoch += 1
     for (real,) in loader:                               # real: (BATCH, 1, 28, 28)
-        row = gan.train_step(G, D, opt_g, opt_d, real, loss, step)
+        row = gan.train_step(G, D, opt_g, opt_d, real, loss, step, r1_weight=R1_WEIGHT,
+                             r1_every=R1_EVERY)
         row["time"] = time.perf_counter() - start_time
         history.append(row)
         step += 1
+        if step == STEPS:
+            break
     last = history[-len(loader):]                        # this epoch's rows
     print(f"epoch {epoch:2d}  step {step:4d}  "
           f"loss_d {np.mean([r['loss_d'] for r in last]):.3f}  "
@@ -140,7 +160,7 @@ for epoch in range(1, EPOCHS + 1):
 viz.save_grid_animation(frames, os.path.join(args.out, "samples.gif"), fps=2, titles=titles)
 if history:                                              # none under --baseline
     viz.plot_history(history, os.path.join(args.out, "history.png"),
-                     title="DCGAN on MNIST-5k (non-saturating loss)")
+                     title="DCGAN on MNIST-5k (non-saturating loss, R1)")
 
 # --- 5. latent interpolation: slerp between pairs of fixed latents ---
 STEPS = 10
@@ -168,21 +188,30 @@ print(f"mean pixel: data {data_mean:.3f}, G before {initial_samples.mean():.3f},
 check = claims.ClaimCheck(args.baseline, "the untrained G")
 
 if not args.quick:
-    # Digit variety: the metrics' small CNN classifies 500 samples (trained once, cached).
-    classifier = metrics.load_digit_classifier(verbose=True)
-    many = np.concatenate([sample(mg.randn(100, LATENT_DIM)) for _ in range(5)])  # (500, 1, 28, 28)
-    counts = metrics.class_histogram(many, classifier)
-    score = metrics.classifier_inception_score(many, classifier)
-    print(f"classifier: digits per class {counts.tolist()}, classifier IS {score:.2f} (of 10)")
-    check.fact("the classifier sees 8+ digits with 10+ of 500 samples", np.sum(counts >= 10) >= 8,
-               f"histogram {counts.tolist()}")
+    # The classifier's view of 2,000 samples, as `minigan eval RUN` reports it.
+    scores = metrics.evaluate_digits(sample(probe_z), classifier)
+    shares = np.asarray(scores["class_histogram"]) / 2000
+    print(f"classifier, 2000 samples: IS {scores['inception_score']:.2f} (untrained G "
+          f"{scores_before['inception_score']:.2f}), FD {scores['frechet_distance']:.1f} "
+          f"(untrained {scores_before['frechet_distance']:.1f}), class shares "
+          f"{shares.min():.3f}-{shares.max():.3f}; `minigan train dcgan` seed 0: IS 5.82, "
+          f"FD 26.4, shares 0.049-0.147; real digits: IS 8.65, FD 6.96")
+    # Thresholds: a fifth of the untrained G's distance, and 2 points of IS above it; the
+    # recipe's own three seeds sit far inside (see minigan/gan/recipes.py).
+    check.lower("classifier Fréchet distance (2000 samples)", scores["frechet_distance"],
+                scores_before["frechet_distance"], times=0.2, fmt=".1f")
+    check.higher("classifier Inception Score (2000 samples)", scores["inception_score"],
+                 scores_before["inception_score"], by=2.0, fmt=".2f")
+    check.higher("smallest class share", shares.min(), 0.1, times=0.3, fmt=".3f",
+                 against="3% of the samples")
 
 print(f"done in {time.perf_counter() - start_time:.1f}s; figures in {args.out}")
 check.lower("|mean pixel of the samples - the data's|", gap_after, gap_before, times=0.8)
 check.fact("D still scores real digits above generated ones", d_real > d_fake + 0.02,
            f"mean D(x) {d_real:.3f} vs mean D(G(z)) {d_fake:.3f}")
-# Quick-mode threshold pending: issue 15 changes the recipe this lesson uses.
-check.pending("mean distance from a sample to its nearest real digit", near_after, near_before)
+# Quick runs (seeds 0-2) measured 0.59-0.68 of the untrained G's distance; 0.8 leaves a margin.
+check.lower("mean distance from a sample to its nearest real digit", near_after, near_before,
+            times=0.8)
 check.done("training moved the samples towards the data")
 
 # --- Questions ---
