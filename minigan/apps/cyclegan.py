@@ -38,8 +38,8 @@ from .losses import cycle_loss, identity_loss
 from .patchgan import PatchDiscriminator
 from .unet import UNet
 
-__all__ = ["DEFAULTS", "DOMAIN_PAIRS", "CycleGAN", "bold", "domains", "build", "cyclegan_step",
-           "translate", "DomainClassifier", "train_domain_classifier", "evaluate"]
+__all__ = ["DEFAULTS", "DOMAIN_DEFAULTS", "DOMAIN_PAIRS", "defaults", "CycleGAN", "bold", "domains",
+           "build", "cyclegan_step", "translate", "DomainClassifier", "train_domain_classifier", "evaluate"]
 
 # NOTE: with the paper's weights (cycle 10, identity 5, D lr 2e-4) these small generators
 # sit near the identity map for hundreds of steps (both terms are zero there): after 1000
@@ -49,13 +49,24 @@ DEFAULTS = dict(model="cyclegan", steps=800, batch_size=8, lr_g=5e-4, lr_d=5e-4,
                 betas=(0.5, 0.999), base=16, loss="lsgan", cycle_weight=5.0,
                 identity_weight=1.0, seed=0, sample_every=100, checkpoint_every=500,
                 domain_steps=1000, domains="bold", d_batch_norm=True, cycle_noise=0.0,
-                lr_decay="none", g_dilations=(1,))
+                lr_decay="none", g_dilations=(1,), g_input_skip=True)
+
+# What a pair of domains changes in DEFAULTS (`defaults`): typeset <-> handwritten is a
+# bigger change of style than bold strokes, and needs a longer run and a faster D.
+DOMAIN_DEFAULTS = {"bold": {}, "typeset": dict(steps=2400, lr_d=1e-3, lr_decay="linear")}
 
 # In cache_dir(); v1 names the recipe (bump it when that changes), t the typeset drawing's.
 ANY_STYLE_CACHE = f"digit_classifier_any_style-v1-t{typeset.VERSION}.npz"
 
 # The pairs of domains, by --domains name: what A and B are called.
 DOMAIN_PAIRS = {"bold": ("plain", "bold"), "typeset": ("typeset", "handwritten")}
+
+
+def defaults(domains="bold"):
+    """DEFAULTS for a pair of domains (a name of DOMAIN_PAIRS), with DOMAIN_DEFAULTS applied."""
+    if domains not in DOMAIN_PAIRS:
+        raise ValueError(f"defaults: domains must be one of {sorted(DOMAIN_PAIRS)}, got {domains!r}")
+    return dict(DEFAULTS, **DOMAIN_DEFAULTS[domains], domains=domains)
 
 
 # --- the two domains ---
@@ -92,7 +103,9 @@ def build(cfg):
     """(G_AB, G_BA, D_A, D_B)."""
     norm = cfg.get("d_batch_norm", DEFAULTS["d_batch_norm"])
     dilations = tuple(cfg.get("g_dilations", DEFAULTS["g_dilations"]))
-    return (UNet(1, 1, cfg["base"], dilations=dilations), UNet(1, 1, cfg["base"], dilations=dilations),
+    skip = cfg.get("g_input_skip", DEFAULTS["g_input_skip"])
+    return (UNet(1, 1, cfg["base"], dilations=dilations, input_skip=skip),
+            UNet(1, 1, cfg["base"], dilations=dilations, input_skip=skip),
             PatchDiscriminator(1, cfg["base"], norm), PatchDiscriminator(1, cfg["base"], norm))
 
 
@@ -146,7 +159,8 @@ class CycleGAN(ImageApp):
     log_keys = ("loss_d", "cycle", "identity")
 
     def __init__(self, cfg=None):
-        super().__init__(cfg)
+        cfg = cfg or {}
+        self.cfg = dict(defaults(cfg.get("domains", DEFAULTS["domains"])), **cfg)
         cfg = self.cfg
         mg_random.manual_seed(cfg["seed"])
         self.A, _, self.B, _ = domains("train", cfg["domains"])
