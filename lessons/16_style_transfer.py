@@ -171,12 +171,14 @@ for pair in PAIRS:
         floor = CLASS_FLOOR[pair]
         check.higher(f"{direction}: class kept", rows["CycleGAN"][reader], floor, fmt=".2f",
                      against=f"a floor of {floor}")
-        now, before = rows["CycleGAN"]["in_target_domain"], rows["no translation"]["in_target_domain"]
+        now = rows["CycleGAN"]["in_target_domain"]
+        before = rows["no translation"]["in_target_domain"]
         if GAIN[pair] is None:
             print(f"  [shown, checked in the full run] {direction}: in the target domain: "
                   f"{now:.2f} vs {before:.2f} with no translation")
         else:
-            check.higher(f"{direction}: in the target domain", now, before, by=GAIN[pair], fmt=".2f")
+            check.higher(f"{direction}: in the target domain", now, before, by=GAIN[pair],
+                         fmt=".2f")
     if monitors[pair].rows:
         first = np.mean([r["cycle"] for r in monitors[pair].rows[:3]])
         last = np.mean([r["cycle"] for r in monitors[pair].rows[-3:]])

@@ -22,8 +22,7 @@ __all__ = ["UNet"]
 
 
 class UNet(nn.Module):
-    def __init__(self, in_channels=1, out_channels=1, base=16, norm="batch", dilations=(1,),
-                 input_skip=True):
+    def __init__(self, in_channels=1, out_channels=1, base=16, norm="batch", dilations=(1,)):
         super().__init__()
         if norm not in ("batch", "instance"):
             raise ValueError(f"norm must be 'batch' or 'instance', got {norm!r}")
@@ -36,11 +35,8 @@ class UNet(nn.Module):
                                       (nn.Conv2d(2 * b, 2 * b, 3, 1, d, dilation=d), Norm(2 * b), nn.ReLU())])
         self.dec2 = nn.Sequential(nn.ConvTranspose2d(4 * b, b, 4, 2, 1), Norm(b), nn.ReLU())
         self.dec1 = nn.Sequential(nn.ConvTranspose2d(2 * b, 8, 4, 2, 1), nn.ReLU())
-        # input_skip=False: the last layer does not see x, so copying it is no longer free
-        # (CycleGAN between styles: the identity map is then not the easy way out)
-        self.out = nn.Sequential(nn.Conv2d(8 + in_channels * input_skip, out_channels, 3, 1, 1),
-                                 nn.Tanh())
-        self.in_channels, self.out_channels, self.input_skip = in_channels, out_channels, input_skip
+        self.out = nn.Sequential(nn.Conv2d(8 + in_channels, out_channels, 3, 1, 1), nn.Tanh())
+        self.in_channels, self.out_channels = in_channels, out_channels
 
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2] % 4 or x.shape[3] % 4:
@@ -51,4 +47,4 @@ class UNet(nn.Module):
         m = self.middle(e2)                            # (N, 2b, H/4, W/4)
         d2 = self.dec2(cat([m, e2], 1))                # (N, b, H/2, W/2)
         d1 = self.dec1(cat([d2, e1], 1))               # (N, 8, H, W)
-        return self.out(cat([d1, x], 1) if self.input_skip else d1)   # (N, out, H, W)
+        return self.out(cat([d1, x], 1))               # (N, out, H, W)
