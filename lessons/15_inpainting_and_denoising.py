@@ -32,11 +32,17 @@ It writes masks_and_noise.png, inpainting.png, denoising.png and history.png und
       fill, in hole L1 and hole PSNR (quick: by 0.5 dB; measured +1.0 to +1.3 dB, seeds 0-2);
     * pix2pix beats its noisy input in PSNR (quick: by 0.5 dB, full run: by 5 dB), giving up
       at most 0.5 dB to its L1-only twin;
-    * full run only: pix2pix looks more real than its L1-only twin (its Fréchet distance to
-      the clean digits, in the digit classifier's features, at most 0.8 times the twin's).
-      In 100 quick steps D cannot yet tell real from denoised and the two nets are alike:
-      pix2pix's FD was lower at seeds 0, 2, 3 and higher at seed 1, so quick mode prints it
-      and does not check it.
+    * full run only: on salt-and-pepper noise pix2pix looks more real than its L1-only twin
+      (its Fréchet distance to the clean digits, in the digit classifier's features, at
+      most 0.85 times the twin's; measured: this lesson's full run 5.67 vs 8.06, `minigan
+      train pix2pix` 7.22 vs 11.47). On Gaussian noise the gain is not reliable, so it is
+      printed, not checked: `minigan train pix2pix` gave 3.31 vs 5.61, this lesson's full
+      run (other batches) 4.96 vs 3.39. In 100 quick steps D cannot yet tell real from
+      denoised and the two nets are alike: pix2pix's FD was lower at seeds 0, 2, 3 and
+      higher at seed 1, so quick mode prints it and does not check it.
+    The full run (seed 0) measured: hole PSNR 11.74 dB against mean fill's 9.68 (L1 0.273
+    vs 0.512); pix2pix 20.09 and 18.06 dB against the noisy input's 10.96 and 7.74 and the
+    L1-only twin's 20.34 and 18.13; 93 s on a shared machine.
 """
 import argparse
 import copy
@@ -206,8 +212,7 @@ print(f"done in {time.perf_counter() - start:.1f}s; figures in {args.out}")
 # fill; pix2pix against the noisy input, and against its L1-only twin: on PSNR it may give
 # up a little (PSNR rewards the safe, blurred answer), on realism it must win. Realism (the
 # Fréchet distance to clean digits in the digit classifier's features) is checked in the
-# full run only: in 100 quick steps D cannot yet tell (its loss stays near log 4) and the
-# two nets are alike; the quick run prints the FDs.
+# full run only, on salt-and-pepper noise (see the docstring); the quick run prints it.
 check = claims.ClaimCheck(args.baseline, "the untrained context encoder / the L1-only twin")
 mean_now, mean_untrained = ip["mean over masks"], untrained["mean over masks"]
 check.lower("context encoder: hole L1 on held-out digits, mean over masks",
@@ -221,7 +226,7 @@ check.higher("context encoder: hole PSNR vs mean fill (dB)", mean_now["context e
 check.lower("context encoder: hole L1 vs mean fill", mean_now["context encoder"]["l1"],
             mean_now["mean fill"]["l1"], times=0.85 if args.quick else 0.75, against="mean fill")
 MARGIN = 0.5 if args.quick else 5.0          # dB; the full run gains far more
-REALISM_TIMES = 0.8                          # full run: pix2pix's FD at most 0.8 x L1 only's
+REALISM_TIMES = 0.85                         # full run: pix2pix's FD at most 0.85 x L1 only's
 for kind in ("gaussian", "salt_pepper"):
     r = dn[kind]
     check.higher(f"pix2pix PSNR on {kind} noise (dB)", r["pix2pix"]["psnr"],
@@ -229,11 +234,11 @@ for kind in ("gaussian", "salt_pepper"):
     check.higher(f"pix2pix PSNR on {kind} noise, at most 0.5 dB below L1 only",
                  r["pix2pix"]["psnr"], r["L1 only"]["psnr"], by=-0.5, fmt=".2f",
                  against="the L1-only twin")
-    if not args.quick:
+    if not args.quick and kind == "salt_pepper":
         check.lower(f"pix2pix realism on {kind} noise (FD to clean digits)", r["pix2pix"]["fd"],
                     r["L1 only"]["fd"], times=REALISM_TIMES, fmt=".2f", against="the L1-only twin")
 check.done("the context encoder fills holes better than mean fill, and pix2pix removes noise"
-           + ("" if args.quick else " and looks more real than L1 alone"))
+           + ("" if args.quick else " and looks more real than L1 alone (salt and pepper)"))
 
 # --- Questions ---
 # 1. Why does the context encoder's L1 count the hole only?
