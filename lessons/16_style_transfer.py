@@ -39,7 +39,12 @@ survives and that the translations land in the target domain more often:
     thousand steps: in 40 quick steps (or 200) it has not started (+0.01 to +0.03 typeset
     to handwritten), so quick mode checks only that this pair keeps the class and that its
     cycle loss falls, and prints the rest.
-It also checks that each pair's cycle loss falls while training.
+It also checks that each pair's cycle loss falls while training. The full run (seed 0,
+199 s on a shared machine) measured: plain to bold 0.64 in the target domain (no
+translation 0.04), bold to plain 0.90 (0.05), class kept 0.95 and 0.96; typeset to
+handwritten 0.59 (0.03), handwritten to typeset 0.48 (0.03), class kept 1.00 and 0.93.
+Typeset <-> handwritten stays short of issue 15's 80% target: see the NOTE in
+minigan/apps/cyclegan.py.
 """
 import argparse
 import os
