@@ -19,18 +19,30 @@ What to look at
 
 How to run
     python lessons/15_inpainting_and_denoising.py [--quick] [--out DIR] [--seed N] [--baseline]
-    (--quick: a few dozen steps, a small test set; the full run trains for a few minutes.
+    (--quick: 250 context-encoder and 100 pix2pix steps, a small test set, about 20 s;
+    the full run trains for a few minutes.
     Latent optimisation in a DCGAN, the second inpainting method, is in
     `minigan train inpaint` + `minigan eval`: it needs a trained DCGAN.)
     --baseline leaves the context encoder untrained and trains pix2pix with L1 only (no
     adversarial term): the closing check then fails, as it must.
 
 It writes masks_and_noise.png, inpainting.png, denoising.png and history.png under --out
-(default lessons/out/15_inpainting_and_denoising/), and ends by checking that the denoiser
-beats its noisy input in PSNR (full run: by > 5 dB) and the context encoder fills holes
-better than it did untrained (full run: better than mean fill on the hole, in L1 and PSNR).
-It prints, next to them, the comparisons with mean fill and with L1-only training whose
-quick-mode thresholds are still to be set (issue 15's recipes).
+(default lessons/out/15_inpainting_and_denoising/), and ends by checking that
+    * the context encoder fills holes better than it did untrained, and better than mean
+      fill, in hole L1 and hole PSNR (quick: by 0.5 dB; measured +1.0 to +1.3 dB, seeds 0-2);
+    * pix2pix beats its noisy input in PSNR (quick: by 0.5 dB, full run: by 5 dB), giving up
+      at most 0.5 dB to its L1-only twin;
+    * full run only: on salt-and-pepper noise pix2pix looks more real than its L1-only twin
+      (its Fréchet distance to the clean digits, in the digit classifier's features, at
+      most 0.85 times the twin's; measured: this lesson's full run 5.67 vs 8.06, `minigan
+      train pix2pix` 7.22 vs 11.47). On Gaussian noise the gain is not reliable, so it is
+      printed, not checked: `minigan train pix2pix` gave 3.31 vs 5.61, this lesson's full
+      run (other batches) 4.96 vs 3.39. In 100 quick steps D cannot yet tell real from
+      denoised and the two nets are alike: pix2pix's FD was lower at seeds 0, 2, 3 and
+      higher at seed 1, so quick mode prints it and does not check it.
+    The full run (seed 0) measured: hole PSNR 11.74 dB against mean fill's 9.68 (L1 0.273
+    vs 0.512); pix2pix 20.09 and 18.06 dB against the noisy input's 10.96 and 7.74 and the
+    L1-only twin's 20.34 and 18.13; 93 s on a shared machine.
 """
 import argparse
 import copy
@@ -58,13 +70,16 @@ claims.add_baseline_flag(parser, "an untrained context encoder, and pix2pix with
 args = parser.parse_args()
 claims.announce(args.baseline, "the context encoder gets 0 steps; pix2pix trains with L1 only")
 
-STEPS = 100 if args.quick else 1500          # per model
+STEPS = 100 if args.quick else 1500          # pix2pix (and its L1-only twin)
+INPAINT_STEPS = 250 if args.quick else 1500  # the context encoder (100 quick steps lose to mean fill)
 LR_G = 2e-3 if args.quick else 5e-4          # a short run needs bigger steps
 BATCH = 8 if args.quick else 16
 BASE = 8 if args.quick else 16               # U-Net / PatchGAN width
 L1_WEIGHT = 50.0
+L2_WEIGHT = 100.0   # the context encoder's L2 on the hole: what PSNR measures (see inpainting.py)
 N_TEST = 40 if args.quick else 300
 LOG_EVERY = max(STEPS // 5, 1)
+INPAINT_LOG_EVERY = max(INPAINT_STEPS // 5, 1)
 HOLE_COLOUR = np.array([0.09, 0.75, 0.81])   # missing pixels: cyan, visible on black and white
 os.makedirs(args.out, exist_ok=True)
 mg.manual_seed(args.seed)
@@ -121,10 +136,11 @@ plot_rows(examples, "What the models must undo: three holes (cyan), two noises",
           os.path.join(args.out, "masks_and_noise.png"))
 
 # --- 2. the context encoder: masked image + mask in, completion out ---
-cfg = dict(inpainting.DEFAULTS, base=BASE, batch_size=BATCH, l1_weight=L1_WEIGHT)
+cfg = dict(inpainting.DEFAULTS, base=BASE, batch_size=BATCH, l1_weight=L1_WEIGHT,
+           l2_weight=L2_WEIGHT)
 G, D = inpainting.build(cfg)                 # UNet(2 -> 1), PatchDiscriminator(2)
 G_untrained = copy.deepcopy(G)               # the baseline of the claim
-CE_STEPS = 0 if args.baseline else STEPS     # --baseline: the context encoder never trains
+CE_STEPS = 0 if args.baseline else INPAINT_STEPS   # --baseline: the context encoder never trains
 opt_g = optim.Adam(G.parameters(), lr=LR_G, betas=(0.5, 0.999))
 opt_d = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
 loss = gan.get_loss("nonsaturating")
@@ -133,11 +149,11 @@ for step in range(CE_STEPS):
     x = train[rng.integers(0, len(train), BATCH)]                     # (B, 1, 28, 28)
     hole = masks.make_masks("mixed", BATCH, rng)                       # 1 = missing
     g_in = mg.tensor(inpainting.context_input(x, hole))                # (B, 2, 28, 28)
-    # D judges (mask, composite); L1 counts the hole only (masked_l1)
-    row = pix2pix.paired_gan_step(G, D, opt_g, opt_d, g_in, mg.tensor(x), mg.tensor(hole),
-                                  loss, L1_WEIGHT, mask=mg.tensor(hole))
+    # D judges (mask, composite); L1 and L2 count the hole only (masked_l1, masked_l2)
+    row = inpainting.context_encoder_step(G, D, opt_g, opt_d, g_in, mg.tensor(x), mg.tensor(hole),
+                                          loss, L1_WEIGHT, L2_WEIGHT)
     monitor.record(dict(row, step=step))
-    if (step + 1) % LOG_EVERY == 0:
+    if (step + 1) % INPAINT_LOG_EVERY == 0:
         print(f"inpaint step {step + 1:5d}  loss_d {monitor.last('loss_d'):.3f}  "
               f"hole L1 {monitor.last('l1', 20):.4f}  {time.perf_counter() - start:.1f}s")
 if monitor.rows:                             # none under --baseline
@@ -187,36 +203,42 @@ for step in range(STEPS):
 dn = pix2pix.evaluate(models=(G2, G_l1), n=N_TEST, seed=args.seed,
                       figure=os.path.join(args.out, "denoising.png"))
 for kind in ("gaussian", "salt_pepper"):
-    print(f"{kind:12s} PSNR: " + "  ".join(f"{name} {v['psnr']:.2f}" for name, v in dn[kind].items()))
+    print(f"{kind:12s} PSNR (FD to clean digits): " + "  ".join(
+        f"{name} {v['psnr']:.2f} ({v['fd']:.2f})" for name, v in dn[kind].items()))
 print(f"done in {time.perf_counter() - start:.1f}s; figures in {args.out}")
 
 # --- 5. the claim ---
-# Checked: the context encoder against itself untrained (the baseline), pix2pix against the
-# noisy input. Printed, threshold pending: the context encoder against mean fill, pix2pix
-# against its L1-only twin (what the adversarial term buys; issue 15 adds a realism measure).
+# The context encoder against itself untrained (the baseline of --baseline) and against mean
+# fill; pix2pix against the noisy input, and against its L1-only twin: on PSNR it may give
+# up a little (PSNR rewards the safe, blurred answer), on realism it must win. Realism (the
+# Fréchet distance to clean digits in the digit classifier's features) is checked in the
+# full run only, on salt-and-pepper noise (see the docstring); the quick run prints it.
 check = claims.ClaimCheck(args.baseline, "the untrained context encoder / the L1-only twin")
 mean_now, mean_untrained = ip["mean over masks"], untrained["mean over masks"]
 check.lower("context encoder: hole L1 on held-out digits, mean over masks",
             mean_now["context encoder"]["l1"], mean_untrained["context encoder"]["l1"],
             times=0.8, against="the untrained context encoder")
+# quick, seeds 0-2: 10.59, 10.80, 10.34 dB against mean fill's 9.32, 9.58, 9.37;
+# hole L1 0.392, 0.400, 0.386 against 0.53-0.56 (untrained: 7.2-8.1 dB on the hole)
+GAIN_DB = 0.5 if args.quick else 1.0
+check.higher("context encoder: hole PSNR vs mean fill (dB)", mean_now["context encoder"]["psnr"],
+             mean_now["mean fill"]["psnr"], by=GAIN_DB, fmt=".2f", against="mean fill")
+check.lower("context encoder: hole L1 vs mean fill", mean_now["context encoder"]["l1"],
+            mean_now["mean fill"]["l1"], times=0.85 if args.quick else 0.75, against="mean fill")
 MARGIN = 0.5 if args.quick else 5.0          # dB; the full run gains far more
+REALISM_TIMES = 0.85                         # full run: pix2pix's FD at most 0.85 x L1 only's
 for kind in ("gaussian", "salt_pepper"):
-    check.higher(f"pix2pix PSNR on {kind} noise (dB)", dn[kind]["pix2pix"]["psnr"],
-                 dn[kind]["noisy input"]["psnr"], by=MARGIN, fmt=".2f", against="the noisy input")
-if not args.quick:
-    # L1 is what it was trained on; PSNR (squared error) favours the blurry mean, and
-    # still the context encoder should not lose to it
-    check.lower("context encoder: hole L1 vs mean fill", mean_now["context encoder"]["l1"],
-                mean_now["mean fill"]["l1"], times=0.75, against="mean fill")
-    check.higher("context encoder: hole PSNR vs mean fill (dB)", mean_now["context encoder"]["psnr"],
-                 mean_now["mean fill"]["psnr"], fmt=".2f", against="mean fill")
-else:
-    check.pending("context encoder: hole PSNR (dB)", mean_now["context encoder"]["psnr"],
-                  mean_now["mean fill"]["psnr"], fmt=".2f", against="mean fill")
-for kind in ("gaussian", "salt_pepper"):
-    check.pending(f"pix2pix PSNR on {kind} noise (dB)", dn[kind]["pix2pix"]["psnr"],
-                  dn[kind]["L1 only"]["psnr"], fmt=".2f", against="the L1-only twin")
-check.done("the context encoder learned to fill holes and pix2pix to remove noise")
+    r = dn[kind]
+    check.higher(f"pix2pix PSNR on {kind} noise (dB)", r["pix2pix"]["psnr"],
+                 r["noisy input"]["psnr"], by=MARGIN, fmt=".2f", against="the noisy input")
+    check.higher(f"pix2pix PSNR on {kind} noise, at most 0.5 dB below L1 only",
+                 r["pix2pix"]["psnr"], r["L1 only"]["psnr"], by=-0.5, fmt=".2f",
+                 against="the L1-only twin")
+    if not args.quick and kind == "salt_pepper":
+        check.lower(f"pix2pix realism on {kind} noise (FD to clean digits)", r["pix2pix"]["fd"],
+                    r["L1 only"]["fd"], times=REALISM_TIMES, fmt=".2f", against="the L1-only twin")
+check.done("the context encoder fills holes better than mean fill, and pix2pix removes noise"
+           + ("" if args.quick else " and looks more real than L1 alone (salt and pepper)"))
 
 # --- Questions ---
 # 1. Why does the context encoder's L1 count the hole only?
@@ -224,13 +246,17 @@ check.done("the context encoder learned to fill holes and pix2pix to remove nois
 #    spend capacity on copying what needs no prediction.)
 # 2. Mean fill is a blurry grey, yet it often beats a sharper completion in PSNR. Why?
 #    (Answer: PSNR is squared error; when the true strokes are uncertain the mean
-#    minimises squared error, and a sharp stroke in the wrong place costs twice.)
+#    minimises squared error, and a sharp stroke in the wrong place costs twice. That is
+#    why the context encoder here also pays L2 on the hole: with L1 alone, 100 quick steps
+#    scored 7.2 dB against mean fill's 9.3.)
 #
 # --- Try this ---
-# 1. Set L1_WEIGHT = 0.0: the adversarial term alone.
-#    Expect: nothing ties the output to the target: the hole L1 gets worse than the
-#    untrained net's (0.84 against 0.78), Gaussian denoising falls below the noisy input
-#    (14.7 dB against 14.8), and the check FAILS. The GAN term shapes, L1 anchors.
+# 1. Set L1_WEIGHT = 0.0 and L2_WEIGHT = 0.0: the adversarial term alone.
+#    Expect: nothing ties the output to the target: the hole L1 barely improves on the
+#    untrained net's (0.68 against 0.78) and the hole PSNR falls below it (6.1 dB against
+#    mean fill's 9.3); pix2pix denoises to 14.4 dB against L1 only's 18.5, its FD to clean
+#    digits is 202 against 37, and the check FAILS. The GAN term shapes, L1 anchors.
 # 2. python lessons/15_inpainting_and_denoising.py --quick --baseline
-#    Expect: the untrained context encoder, and pix2pix trained with L1 only: the hole L1
-#    check FAILS ("claim fails"); the pending line shows pix2pix equal to its L1 twin.
+#    Expect: the untrained context encoder, and pix2pix trained with L1 only: the three
+#    context-encoder checks FAIL ("claim fails"); pix2pix equals its L1-only twin (the
+#    same PSNR and FD: same start, same batches, same loss).

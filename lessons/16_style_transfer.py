@@ -1,33 +1,50 @@
-"""Lesson 16: unpaired style transfer with a CycleGAN: plain digits <-> bold digits.
+"""Lesson 16: unpaired style transfer with a CycleGAN: plain <-> bold digits, and typeset
+<-> handwritten digits.
 
 What you will learn
     * How to translate between two image domains when no image has a partner in the
       other: two generators (A->B, B->A), two discriminators, and the cycle-consistency
       loss that makes the round trip A -> B -> A come back to where it started.
     * Why the identity loss helps: an image already in B, given to G_AB, should stay put,
-      so the generators change only what differs between the domains (stroke width).
+      so the generators change only what differs between the domains (stroke width, or
+      the look of type against handwriting). Too little of it and the generators hide the
+      digit in a scrambled picture that only the other generator can read back.
     * How to judge a translation without pairs: does the digit's class survive (a digit
       classifier), and does the result land in the target domain (a domain classifier)?
 
 What to look at
-    domains.png        the two training domains, one labelled row each: plain strokes (A)
-                       and bold strokes (B), drawn from disjoint halves of the training digits
-    cyclegan.png       held-out digits in both directions, with their cycles
-    history.png        the adversarial losses, the cycle and identity losses, and G's
-                       gradient norm while training
+    domains.png            the four domains, one labelled row each: plain and bold strokes
+                           (disjoint halves of MNIST's training digits), typeset digits
+                           (matplotlib's fonts, `data.typeset_digits`) and handwritten ones
+    cyclegan.png           plain <-> bold: held-out digits both ways, with their cycles
+    cyclegan_typeset.png   typeset <-> handwritten, the same
+    history.png            plain <-> bold while training: the adversarial losses, the cycle
+                           and identity losses, G's gradient norm
+    history_typeset.png    typeset <-> handwritten, the same
 
 How to run
     python lessons/16_style_transfer.py [--quick] [--out DIR] [--seed N] [--baseline]
-    (--quick: a few dozen steps, the translation has barely started; the full run takes a
-    few minutes)
+    (--quick: 300 steps of plain <-> bold, 40 of typeset <-> handwritten, about 30-50 s;
+    the full run trains 800 and 2400 steps: several minutes)
     --baseline evaluates "no translation" (both generators are the identity) in place of
     the CycleGAN: the closing check then fails, as it must.
 
-It writes domains.png, cyclegan.png and history.png under --out (default
-lessons/out/16_style_transfer/), and ends by checking against "no translation" that the
-plain-to-bold translations land in the target domain more often (quick: by 0.05, a
-provisional threshold until issue 15's typeset domains land; full run: by 0.3, both
-directions), that the class survives, and that the cycle loss falls while training.
+It writes the figures above under --out (default lessons/out/16_style_transfer/) and ends
+by checking against "no translation", for each pair and direction, that the class
+survives and that the translations land in the target domain more often:
+    plain <-> bold: by 0.2 in quick mode (measured, seeds 0-2: plain to bold +0.76, +0.32,
+    +0.74; bold to plain +0.77, +0.84, +0.80), by 0.3 in the full run;
+    typeset <-> handwritten: full run only, by 0.3 (`minigan train cyclegan --domains
+    typeset`, 2400 steps: +0.67 and +0.49). Type becomes handwriting only after a few
+    thousand steps: in 40 quick steps (or 200) it has not started (+0.01 to +0.03 typeset
+    to handwritten), so quick mode checks only that this pair keeps the class and that its
+    cycle loss falls, and prints the rest.
+It also checks that each pair's cycle loss falls while training. The full run (seed 0,
+199 s on a shared machine) measured: plain to bold 0.64 in the target domain (no
+translation 0.04), bold to plain 0.90 (0.05), class kept 0.95 and 0.96; typeset to
+handwritten 0.59 (0.03), handwritten to typeset 0.48 (0.03), class kept 1.00 and 0.93.
+Typeset <-> handwritten stays short of issue 15's 80% target: see the NOTE in
+minigan/apps/cyclegan.py.
 """
 import argparse
 import os
@@ -39,7 +56,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import minigan as mg  # noqa: E402
-from minigan import gan, nn, optim, viz  # noqa: E402
+from minigan import data, gan, nn, optim, viz  # noqa: E402
 from minigan.apps import cyclegan  # noqa: E402
 
 import claims  # noqa: E402
@@ -53,97 +70,144 @@ claims.add_baseline_flag(parser, "no translation: identity generators")
 args = parser.parse_args()
 claims.announce(args.baseline, "both generators are the identity and nothing trains")
 
-STEPS = 40 if args.quick else 800
+# Two pairs of domains, the same content in two styles:
+#   bold     plain <-> bold strokes (each stroke grown by one pixel): a small change of style
+#   typeset  digits set in type (drawn offline from matplotlib's fonts) <-> handwritten MNIST
+PAIRS = ("bold", "typeset")
+STEPS = {"bold": 300, "typeset": 40} if args.quick else {"bold": 800, "typeset": 2400}
 if args.baseline:
-    STEPS = 0                                  # nothing trains: "no translation" is evaluated
+    STEPS = {pair: 0 for pair in STEPS}        # nothing trains: "no translation" is evaluated
 BATCH = 4 if args.quick else 8
 BASE = 8 if args.quick else 16
 LR_G = 2e-3 if args.quick else 5e-4
+LR_D = 1e-3                                   # a fast D: see cyclegan.py
+LR_DECAY = not args.quick                     # full run: linear decay over the last half
 CYCLE_WEIGHT, IDENTITY_WEIGHT = 5.0, 1.0      # lighter than the paper's 10, 5: see cyclegan.py
 N_TEST = 100 if args.quick else 500
-DOMAIN_STEPS = 60 if args.quick else 300
-LOG_EVERY = max(STEPS // 5, 1)
+DOMAIN_STEPS = 200 if args.quick else 1000
+# The claim's thresholds (measured: see the docstring): how much more often than "no
+# translation" the translations land in the target domain, per direction; the class floor.
+# None: not checked (quick typeset: the translation has not started).
+GAIN = {"bold": 0.2 if args.quick else 0.3, "typeset": None if args.quick else 0.3}
+CLASS_FLOOR = {"bold": 0.8, "typeset": 0.7 if args.quick else 0.8}
 os.makedirs(args.out, exist_ok=True)
 mg.manual_seed(args.seed)
 start = time.perf_counter()
 
-# --- 1. two domains from disjoint halves: no digit is ever seen in both forms ---
-A, _, B, _ = cyclegan.domains("train")            # (2250, 1, 28, 28) each
-cyclegan.plot_rows([("A: plain strokes", A[:8]), ("B: bold strokes", B[:8])],
-                   "The two domains (disjoint halves of the training digits: no pairs)",
+# --- 1. the domains: no digit is ever seen in both forms ---
+# bold: disjoint halves of MNIST's training digits; typeset: a set of its own
+# (data.typeset_digits: faces, weights and slants of matplotlib's fonts, jittered).
+train = {"bold": cyclegan.domains("train", "bold")}                  # (A, labels, B, labels)
+typeset = [t.numpy() for t in data.typeset_digits("train").tensors]  # (4500, 1, 28, 28), (4500,)
+handwritten = [t.numpy() for t in data.mnist_5k("train").tensors]
+train["typeset"] = (*typeset, *handwritten)
+shown = []
+for pair in PAIRS:
+    name_a, name_b = cyclegan.DOMAIN_PAIRS[pair]
+    A, _, B, _ = train[pair]                                         # (N, 1, 28, 28) each
+    shown += [(f"{pair} A: {name_a}", A[:8]), (f"{pair} B: {name_b}", B[:8])]
+cyclegan.plot_rows(shown, "The two pairs of domains (unpaired: no digit is in both A and B)",
                    os.path.join(args.out, "domains.png"))
 
-# --- 2. two generators, two discriminators ---
-G_AB, G_BA, D_A, D_B = cyclegan.build(dict(base=BASE))
-opt_g = optim.Adam(list(G_AB.parameters()) + list(G_BA.parameters()), lr=LR_G, betas=(0.5, 0.999))
-opt_d = optim.Adam(list(D_A.parameters()) + list(D_B.parameters()), lr=5e-4, betas=(0.5, 0.999))
-loss = gan.get_loss("lsgan")                       # CycleGAN's choice: least squares
-monitor = gan.Monitor()
+
+def train_pair(pair, rng):
+    """Two generators and two discriminators, trained STEPS steps on one pair of domains."""
+    A, _, B, _ = train[pair]
+    G_AB, G_BA, D_A, D_B = cyclegan.build(dict(base=BASE))
+    opt_g = optim.Adam(list(G_AB.parameters()) + list(G_BA.parameters()), lr=LR_G, betas=(0.5, 0.999))
+    opt_d = optim.Adam(list(D_A.parameters()) + list(D_B.parameters()), lr=LR_D, betas=(0.5, 0.999))
+    loss = gan.get_loss("lsgan")                   # CycleGAN's choice: least squares
+    monitor = gan.Monitor()
+    log_every = max(STEPS[pair] // 5, 1)
+    # a and b drawn independently: unpaired
+    for step in range(STEPS[pair]):
+        if LR_DECAY:               # CycleGAN's schedule: constant, then to 0 over the last half
+            factor = min(1.0, 2.0 * (1.0 - step / STEPS[pair]))
+            for opt, lr in ((opt_g, LR_G), (opt_d, LR_D)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * factor
+        a = mg.tensor(A[rng.integers(0, len(A), BATCH)])      # (B, 1, 28, 28)
+        b = mg.tensor(B[rng.integers(0, len(B), BATCH)])
+        row = cyclegan.cyclegan_step(G_AB, G_BA, D_A, D_B, opt_g, opt_d, a, b, loss,
+                                     CYCLE_WEIGHT, IDENTITY_WEIGHT)
+        monitor.record(dict(row, step=step))
+        if (step + 1) % log_every == 0:
+            print(f"{pair:8s} step {step + 1:5d}  loss_d {monitor.last('loss_d'):.3f}  "
+                  f"loss_g {monitor.last('loss_g'):.3f}  cycle {monitor.last('cycle', 20):.4f}  "
+                  f"identity {monitor.last('identity', 20):.4f}  {time.perf_counter() - start:.1f}s")
+    return (G_AB, G_BA), monitor
+
+
+# --- 2, 3. per pair: train, then measure on held-out digits (class kept? domain reached?) ---
 rng = np.random.default_rng(args.seed)
-
-# --- 3. training: a and b drawn independently (unpaired) ---
-for step in range(STEPS):
-    a = mg.tensor(A[rng.integers(0, len(A), BATCH)])      # (B, 1, 28, 28)
-    b = mg.tensor(B[rng.integers(0, len(B), BATCH)])
-    row = cyclegan.cyclegan_step(G_AB, G_BA, D_A, D_B, opt_g, opt_d, a, b, loss,
-                                 CYCLE_WEIGHT, IDENTITY_WEIGHT)
-    monitor.record(dict(row, step=step))
-    if (step + 1) % LOG_EVERY == 0:
-        print(f"step {step + 1:5d}  loss_d {monitor.last('loss_d'):.3f}  loss_g {monitor.last('loss_g'):.3f}  "
-              f"cycle {monitor.last('cycle', 20):.4f}  identity {monitor.last('identity', 20):.4f}  "
-              f"{time.perf_counter() - start:.1f}s")
-if monitor.rows:                                  # none under --baseline
-    viz.plot_history(monitor.rows, os.path.join(args.out, "history.png"), title="CycleGAN")
-
-# --- 4. measure on held-out digits: class kept? target domain reached? ---
-models = (nn.Identity(), nn.Identity()) if args.baseline else (G_AB, G_BA)
-result = cyclegan.evaluate(models=models, n=N_TEST, domain_steps=DOMAIN_STEPS, seed=args.seed,
-                           figure=os.path.join(args.out, "cyclegan.png"))
-for direction in ("A->B (plain to bold)", "B->A (bold to plain)"):
-    print(direction)
-    for name, v in result[direction].items():
-        print(f"  {name:24s} class kept {v['class_kept']:.3f}  in target domain {v['in_target_domain']:.3f}")
-print(f"cycle L1 on held-out digits: {result['cycle L1']}")
+results, monitors = {}, {}
+for pair in PAIRS:
+    models, monitors[pair] = train_pair(pair, rng)
+    suffix = "" if pair == "bold" else f"_{pair}"
+    if monitors[pair].rows:                       # none under --baseline
+        viz.plot_history(monitors[pair].rows, os.path.join(args.out, f"history{suffix}.png"),
+                         title=f"CycleGAN, {pair} pair")
+    if args.baseline:
+        models = (nn.Identity(), nn.Identity())
+    results[pair] = cyclegan.evaluate(models=models, n=N_TEST, domain_steps=DOMAIN_STEPS,
+                                      seed=args.seed, pair=pair,
+                                      figure=os.path.join(args.out, f"cyclegan{suffix}.png"))
+    for direction, rows in results[pair].items():
+        if direction in ("figure", "cycle L1"):
+            continue
+        print(direction)
+        for name, v in rows.items():
+            print(f"  {name:30s} " + "  ".join(f"{k} {x:.3f}" for k, x in v.items()))
+    print(f"cycle L1 on held-out digits: {results[pair]['cycle L1']}")
 print(f"done in {time.perf_counter() - start:.1f}s; figures in {args.out}")
 
-# --- 5. the claim ---
+# --- 4. the claim ---
 # Against "no translation": the digits as they came. It keeps the class perfectly and never
 # changes the style, so "class kept" alone would pass for it; the translation must ALSO
-# land in the target domain more often.
+# land in the target domain more often. The class is read by a classifier that reads the
+# target style: minigan's digit classifier for plain and bold, the any-style one (trained
+# on both typeset and handwritten digits) for the typeset pair.
 check = claims.ClaimCheck(args.baseline, "no translation")
-GAIN = 0.05 if args.quick else 0.3            # PROVISIONAL quick threshold: the lead sets it
-for direction in ("A->B (plain to bold)", "B->A (bold to plain)"):
-    r = result[direction]
-    check.higher(f"{direction}: class kept", r["CycleGAN"]["class_kept"], 0.5, fmt=".2f",
-                 against="a floor of 0.5")
-    if args.quick and direction.startswith("B->A"):
-        # bold to plain barely changes the picture in a short run (issue 15 replaces the pair)
-        check.pending(f"{direction}: in the target domain", r["CycleGAN"]["in_target_domain"],
-                      r["no translation"]["in_target_domain"], fmt=".2f")
-    else:
-        check.higher(f"{direction}: in the target domain", r["CycleGAN"]["in_target_domain"],
-                     r["no translation"]["in_target_domain"], by=GAIN, fmt=".2f")
-if monitor.rows:
-    first = np.mean([r["cycle"] for r in monitor.rows[:3]])
-    last = np.mean([r["cycle"] for r in monitor.rows[-3:]])
-    check.lower("cycle loss, last 3 steps", last, first, times=0.7, against="its first 3 steps")
-check.done("the CycleGAN moves digits towards the other domain and keeps their class")
+for pair in PAIRS:
+    reader = "class_kept" if pair == "bold" else "class_kept_any_style"
+    for direction, rows in results[pair].items():
+        if direction in ("figure", "cycle L1"):
+            continue
+        floor = CLASS_FLOOR[pair]
+        check.higher(f"{direction}: class kept", rows["CycleGAN"][reader], floor, fmt=".2f",
+                     against=f"a floor of {floor}")
+        now = rows["CycleGAN"]["in_target_domain"]
+        before = rows["no translation"]["in_target_domain"]
+        if GAIN[pair] is None:
+            print(f"  [shown, checked in the full run] {direction}: in the target domain: "
+                  f"{now:.2f} vs {before:.2f} with no translation")
+        else:
+            check.higher(f"{direction}: in the target domain", now, before, by=GAIN[pair],
+                         fmt=".2f")
+    if monitors[pair].rows:
+        first = np.mean([r["cycle"] for r in monitors[pair].rows[:3]])
+        last = np.mean([r["cycle"] for r in monitors[pair].rows[-3:]])
+        check.lower(f"{pair}: cycle loss, last 3 steps", last, first, times=0.7,
+                    against="its first 3 steps")
+check.done("the CycleGAN moves digits towards the other domain and keeps their class, "
+           "in both pairs")
 
 # --- Questions ---
-# 1. "No translation" keeps the class 95% of the time. Why is "class kept" alone no
+# 1. "No translation" keeps the class 94-100% of the time. Why is "class kept" alone no
 #    claim? (Answer: doing nothing keeps the class perfectly; a translation must ALSO land
 #    in the other domain.)
 # 2. What does the identity loss G_AB(b) = b ask for, and what would go wrong without it?
 #    (Answer: leave an image that is already in the target domain alone, so G changes
-#    only the style; without it G is free to change more, tone or thickness included.)
+#    only the style. Without it, typeset <-> handwritten finds a cheat: G_AB draws a
+#    scrambled scribble that hides the digit and G_BA reads it back, so the cycle loss is
+#    small while the class is lost.)
 #
 # --- Try this ---
-# 1. Set IDENTITY_WEIGHT = 0.
-#    Expect: the generators change more: 38% of plain digits land in "bold" (28% with the
-#    identity loss) and 19% of bold ones in "plain" (12%); the class still survives (0.94)
-#    in this short run.
+# 1. Set IDENTITY_WEIGHT = 0 and train typeset <-> handwritten as long as the full run
+#    (`minigan train cyclegan --domains typeset` with identity_weight 0 in its config).
+#    Expect: the scramble: 800 steps gave 72% of translations "in the target domain" but
+#    only 8-10% kept their class (chance), while the round trip came back (cycle L1 0.05).
 # 2. Set CYCLE_WEIGHT = 0.
-#    Expect: nothing ties a translation to its input: round trips come back twice as far
-#    (cycle L1 0.17 and 0.26 against 0.09 and 0.07), fewer digits keep their class (0.85
-#    plain to bold), bold to plain lands in "plain" 99% of the time by drawing ANY plain
-#    digit, and the plain-to-bold check FAILS.
+#    Expect: nothing ties a translation to its input: round trips come back far worse
+#    (cycle L1 several times larger), fewer digits keep their class, and bold to plain can
+#    land in "plain" by drawing ANY plain digit: the class check catches it.

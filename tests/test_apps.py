@@ -520,7 +520,12 @@ def test_cyclegan_typeset_through_the_cli(tmp_path, monkeypatch, capsys):
     assert main(["train", "cyclegan", "--domains", "typeset", "--steps", "2", "--batch-size", "2",
                  "--sample-every", "2", "--out", str(run), "--quiet"]) == 0
     _assert_run_folder(run, "cyclegan")
-    assert json.loads((run / "config.json").read_text())["domains"] == "typeset"
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["domains"] == "typeset"
+    # the pair's own defaults (cyclegan.DOMAIN_DEFAULTS), under what the user typed
+    assert (cfg["steps"], cfg["lr_d"], cfg["lr_decay"]) == (2, 1e-3, "linear")
+    assert cyclegan.CycleGAN({"domains": "typeset"}).cfg["lr_d"] == 1e-3
+    assert cyclegan.CycleGAN({"domains": "bold"}).cfg["lr_d"] == cyclegan.DEFAULTS["lr_d"]
     app = cyclegan.CycleGAN.from_run(run)
     np.testing.assert_array_equal(app.A[:4], mg.data.typeset_digits("train").tensors[0].numpy()[:4])
     # a resume keeps the pair; another model has no pair

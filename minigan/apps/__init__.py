@@ -3,7 +3,8 @@
     inpainting   fill a missing region: a context-encoder GAN (masked image in, completion
                  out) and latent optimisation in a trained DCGAN (`inpainting.py`)
     pix2pix      denoise: U-Net generator + PatchGAN, L1 + adversarial (`pix2pix.py`)
-    cyclegan     unpaired translation between plain and bold digits (`cyclegan.py`)
+    cyclegan     unpaired translation: plain <-> bold digits, typeset <-> handwritten
+                 digits (`cyclegan.py`)
 
 Each is measured against a plain baseline with PSNR/SSIM (`image_metrics.py`) or
 classifiers, from the masks and noise of `masks.py`. Each gives the one training loop

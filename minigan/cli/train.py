@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from ..apps import APPS
+from ..apps import cyclegan
 from ..apps.cyclegan import DOMAIN_PAIRS
 from ..creation import randn, tensor
 from ..gan import RunFolder, Trainer, TrainingInterrupted, recipes
@@ -77,6 +78,8 @@ def _given(args):
 
 def new_config(args):
     cfg = _defaults(args.model)
+    if args.model == "cyclegan" and args.domains is not None:
+        cfg = cyclegan.defaults(args.domains)       # each pair of domains has its own
     cfg.update(model=args.model, seed=0, device="cpu", sample_every=cfg.get("sample_every", 200),
                checkpoint_every=cfg.get("checkpoint_every", 500))
     if args.model in APPS and args.data is not None:
