@@ -34,13 +34,16 @@ DCGAN on MNIST-5k. `minigan train dcgan --seed S --out RUN`, then `minigan eval 
 (minigan's digit classifier; real held-out digits score IS 8.65, FD 6.96):
 - the default, 3000 steps with the lazy R1 penalty (weight 1, every 4th D step): seed 0
   IS 5.82, FD 26.4, every class 4.9-14.7% of the samples, 322 s from launch to the last
-  checkpoint on a quiet 2-core machine (2026-12-02); seeds 1 and 2: see the note below.
+  checkpoint on a quiet 2-core machine (2026-12-02); seed 1 IS 5.82, FD 34.9; seed 2
+  IS 5.91, FD 29.4 (those two timed on a busy machine). Lesson 10's full run, the same
+  recipe: IS 5.82, FD 28.2.
 - minigan 0.1's recipe (no R1), 3000 steps: IS 5.28, FD 73 (issue 15 measured 5.5 / 82 with
   an independent classifier).
 What else was tried (seed 0, one fixed set of 2000 latents scored during training; the
 machine was busy, so no times): at 2000 steps the 0.1 recipe gave IS 4.88 / FD 85, hinge
 loss with spectral norm in D 5.10 / 65, R1 5.51 / 41, R1 with two learning rates (D 4e-4)
-5.47 / 40, R1 with lr 4e-4 for both 5.08 / 58 at 1000 steps (R1 alone: 4.48 / 91).
+5.47 / 40, R1 with lr 4e-4 for both 5.09 / 62 at 1000 steps (R1 alone: 4.48 / 91) and
+6.27 / 32 at 3000 (the default at 3000: 5.82 / 26-35), not adopted on one seed.
 DiffAugment (translation and cutout, on real and fake) with an EMA of G (0.999) was much
 worse: 4.33 / 169 at 3000 steps, the EMA 4.08 / 231; on 4,500 digits this D was not
 short of data but of a smooth gradient, which is what R1 gives it. An EMA of G (0.995,
