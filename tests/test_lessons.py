@@ -29,7 +29,7 @@ EXPECTED = {
                             "fresh_vs_reused.png"],
     "08_objectives": ["saturation.png", "losses_ring.png", "grad_norm_g.png"],
     "09_dynamics": ["field_wgan.png", "field_ns_r1.png", "distance.png", "eigenvalues.png"],
-    "10_dcgan_mnist": ["real_digits.png", "samples_epoch_00.png", "samples_epoch_06.png",
+    "10_dcgan_mnist": ["real_digits.png", "clusters.png", "samples_epoch_00.png", "samples_epoch_06.png",
                        "samples.gif", "history.png", "interpolation.png"],
     "11_wgan_gp": ["penalty_graph.txt", "wgan_gp_training.png", "snapshots.png", "history.png"],
     "12_conditional_gan": ["real_by_label.png", "digits_by_label.png", "history.png"],

@@ -152,11 +152,12 @@ class ContextEncoder(ImageApp):
 # --- the DCGAN for latent optimisation ---
 def dcgan_config(cfg):
     """The recipe of the DCGAN behind latent optimisation, trained in RUN/dcgan: a narrower
-    DCGAN (base 32) with a small latent (32) and an EMA of G, for `dcgan_steps` steps."""
+    DCGAN (base 32) with a small latent (32) and an EMA of G, for `dcgan_steps` steps;
+    not self-conditioned (latent optimisation needs G(z) differentiable in all of z)."""
     cfg = dict(DEFAULTS, **cfg)
     steps = cfg["dcgan_steps"]
     return dict(defaults("dcgan"), model="dcgan", steps=steps, batch_size=cfg["dcgan_batch_size"],
-                latent_dim=cfg["latent_dim"], base=cfg["dcgan_base"], ema=0.999,
+                latent_dim=cfg["latent_dim"], base=cfg["dcgan_base"], ema=0.999, clusters=0,
                 seed=cfg["seed"], device="cpu", sample_every=max(steps // 5, 1),
                 checkpoint_every=max(steps // 4, 1))
 

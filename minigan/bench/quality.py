@@ -25,8 +25,9 @@ from minigan._files import write_text
 # (what changed, the recipe overrides after that change). Each row keeps every change
 # above it, so the table reads as the path from the old recipe to the default.
 CHANGES = [
-    ("minigan 0.1's recipe", dict(steps=3000, r1_weight=0.0, r1_every=1)),
-    ("+ lazy R1 penalty (weight 1, every 4th D step): the default", dict(r1_weight=1.0, r1_every=4)),
+    ("minigan 0.1's recipe", dict(steps=3000, r1_weight=0.0, r1_every=1, clusters=0)),
+    ("+ lazy R1 penalty (weight 1, every 4th D step)", dict(r1_weight=1.0, r1_every=4)),
+    ("+ self-conditioning on 50 k-means clusters: the default", dict(clusters=50)),
 ]
 
 

@@ -29,7 +29,8 @@ _TRAINING_FLAGS = {"data": "--data", "batch_size": "--batch-size", "lr_g": "--lr
                    "lr_d": "--lr-d", "n_critic": "--n-critic", "gp_weight": "--gp-weight",
                    "ema": "--ema", "lr_decay": "--lr-decay", "seed": "--seed",
                    "device": "--device", "epochs": "--epochs", "dcgan_run": "--dcgan",
-                   "dcgan_steps": "--dcgan-steps", "domains": "--domains"}
+                   "dcgan_steps": "--dcgan-steps", "domains": "--domains",
+                   "clusters": "--clusters"}
 
 
 def add_arguments(p):
@@ -46,6 +47,9 @@ def add_arguments(p):
                    "(default: per model)")
     p.add_argument("--lr-decay", choices=["none", "linear"],
                    help="learning-rate schedule (default: per model; linear decays to 0)")
+    p.add_argument("--clusters", type=at_least(0), metavar="K", help="self-condition an image "
+                   "GAN on K k-means clusters of its data; 0 turns it off (default: per model, "
+                   "dcgan 50)")
     p.add_argument("--seed", type=at_least(0), help="random seed (default 0)")
     p.add_argument("--device", choices=["cpu", "cuda"])
     p.add_argument("--out", help="run folder (default: a fresh runs/MODEL, runs/MODEL-2, ...)")
@@ -89,6 +93,12 @@ def new_config(args):
     if args.model == "cgan" and args.data not in (None, "mnist", "digits8"):
         raise CLIError(f"cgan needs labelled images (--data mnist or digits8), got {args.data}")
     cfg.update(_given(args))
+    if args.clusters and (args.model in APPS or args.model == "cgan"
+                          or cfg["data"] in recipes.TOY):
+        raise CLIError(f"--clusters self-conditions a GAN on images; {args.model} on "
+                       f"{cfg.get('data', 'digits')} cannot take it")
+    if cfg.get("data") in recipes.TOY:
+        cfg["clusters"] = 0                          # the recipe's clusters are for images
     if args.ema is not None:
         cfg["ema"] = args.ema or None
     for key in ("steps", "sample_every", "checkpoint_every"):

@@ -7,12 +7,16 @@ losses, scores for the critic losses (no sigmoid either way; the losses apply it
     >>> D(G(minigan.randn(16, 100))).shape
     (16, 1)
 """
+from statistics import NormalDist
+
+import numpy as np
+
 from .. import nn
-from ..creation import eye
+from ..creation import eye, tensor
 from ..ops import cat
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
-           "ConditionalDCGANGenerator", "ConditionalDCGANDiscriminator",
+           "ConditionalDCGANGenerator", "ConditionalDCGANDiscriminator", "SelfConditionedGenerator",
            "ConditionalMLPGenerator", "ConditionalMLPDiscriminator", "dcgan_init"]
 
 
@@ -150,6 +154,51 @@ class ConditionalDCGANGenerator(DCGANGenerator):
 
     def forward(self, z, labels):
         return self.net(cat([z, self.embed(labels)], 1))    # (N, latent_dim + embed_dim)
+
+
+_STANDARD_NORMAL = NormalDist()
+
+
+class SelfConditionedGenerator(ConditionalDCGANGenerator):
+    """A conditional generator trained on cluster ids (gan.clusters) that also draws alone.
+
+    G(z, clusters) draws an image of each given cluster: in training, the clusters of the
+    real batch, so each cluster comes up as often as the data has it. G(z) picks the
+    clusters itself, from z, with the same frequencies:
+      - u = Phi(z[:, 0]) is uniform on (0, 1) (Phi: the standard normal's CDF);
+      - the cluster is the one whose slice of the cumulative frequencies holds u;
+      - z[:, 0] is replaced by Phi^-1 of u's position inside that slice: again N(0, 1) and
+        independent of the cluster, as the noise was in training.
+    So G(z) is a plain function of z, and every caller of an unconditional G works unchanged.
+    """
+    chooses_its_own_labels = True           # gan.GAN samples it without labels
+
+    def __init__(self, cluster_frequencies, latent_dim=100, **kwargs):
+        freq = np.asarray(cluster_frequencies, dtype=np.float64)
+        if freq.ndim != 1 or freq.size == 0 or (freq < 0).any() or freq.sum() <= 0:
+            raise ValueError(f"SelfConditionedGenerator: cluster_frequencies must be a 1-D "
+                             f"list of shares >= 0 with a positive sum, got {freq!r}")
+        super().__init__(freq.size, latent_dim, **kwargs)
+        cdf = np.cumsum(freq / freq.sum())
+        cdf[-1] = 1.0                       # no rounding gap at the top
+        self.register_buffer("cluster_cdf", tensor(cdf))          # (k,) cumulative shares
+
+    def forward(self, z, labels=None):
+        if labels is None:
+            z, labels = self.pick_clusters(z)
+        return super().forward(z, labels)
+
+    def pick_clusters(self, z):
+        """(z with a fresh first entry, cluster ids) for latents z (N, latent_dim)."""
+        cdf = self.cluster_cdf.cpu().numpy().astype(np.float64)
+        first = z[:, 0].detach().cpu().numpy().astype(np.float64)         # (N,)
+        u = np.array([_STANDARD_NORMAL.cdf(v) for v in first])
+        ids = np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1)
+        low = np.concatenate([[0.0], cdf[:-1]])[ids]
+        inside = np.clip((u - low) / (cdf[ids] - low), 1e-12, 1 - 1e-12)  # uniform again
+        fresh = np.array([_STANDARD_NORMAL.inv_cdf(v) for v in inside], dtype=np.float32)
+        fresh = tensor(fresh[:, None], dtype=z.dtype).to(z.device)       # (N, 1)
+        return cat([fresh, z[:, 1:]], 1), tensor(ids.astype(np.int64)).to(z.device)
 
 
 class ConditionalDCGANDiscriminator(DCGANDiscriminator):

@@ -203,7 +203,7 @@ class GAN:
             num_samples = 64 if images.ndim == 4 else 512
         self.fixed_z = sample_latent(num_samples, G.latent_dim, images.device)
         self.fixed_labels = None
-        if labels is not None:
+        if labels is not None and not getattr(G, "chooses_its_own_labels", False):
             self.fixed_labels = tensor(np.arange(num_samples) % int(labels.numpy().max() + 1))
 
     # --- what the training loop calls ---
