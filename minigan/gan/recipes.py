@@ -37,7 +37,9 @@ DCGAN on MNIST-5k. `minigan train dcgan --seed S --out RUN`, then `minigan eval 
   self-conditioning on 50 k-means clusters of the training digits (gan.clusters; purity
   80%: 4 digits in 5 share their cluster's most common class): seed 0 IS 8.14, FD 10.2,
   every class 6.9-12.3% of the samples, no sample a copy of a training digit, 339 s from
-  launch to the last checkpoint on a quiet 2-core machine (2026-12-03); SEEDS_1_2.
+  launch to the last checkpoint on a quiet 2-core machine (2026-12-03); seed 1 IS 8.40,
+  FD 10.6, classes 7.0-12.1%; seed 2 IS 8.51, FD 16.4, classes 7.9-12.3% (those two
+  trained side by side on one thread each, so no times).
   The clusters, not the labels, are what G is conditioned on: a continuous latent space
   cannot jump between digits, so without them the samples between two classes are blends
   (about one in five). Probing a fixed set of 2000 latents during training (seed 0,
