@@ -44,7 +44,8 @@ background), the samples are closer to their nearest real digit, and D scores re
 above generated ones on average. The full run also scores 2,000 samples with the metrics'
 digit classifier (trained once, ~60 s, then cached), as `minigan eval` does: Inception
 Score and Fréchet distance against the untrained G's, next to what `minigan train dcgan`
-measured (seed 0: IS 8.14, FD 10.2; real digits 8.65 and 6.96).
+measured (seed 0: IS 8.14, FD 10.2; real digits 8.65 and 6.96). This lesson's own full
+run measured IS 8.15, FD 10.5 (357 s).
 """
 import argparse
 import os
