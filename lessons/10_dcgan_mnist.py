@@ -23,7 +23,8 @@ What you will learn:
 What to look at in the figures (under the out folder):
   - samples_epoch_*.png and samples.gif: grey noise -> black background and white blobs
     -> strokes -> digits. Each cell is the same z at every epoch.
-  - clusters.png: one row per cluster, real digits of that cluster: what G is told to draw.
+  - clusters.png: a row for each of the first 8 clusters, 8 real digits of that cluster:
+    what G is told to draw.
   - history.png: D's loss drops first (it learns faster), then the two losses settle into a
     tug of war; mean D(x) stays above mean D(G(z)) while D can still tell them apart.
   - interpolation.png: each row morphs one sample into another.

@@ -24,7 +24,8 @@ def test_the_table_applies_each_change_on_top_of_the_previous(monkeypatch):
                             step=cfg["steps"], seconds=1.0, inception_score=5.0,
                             frechet_distance=50.0, smallest_class_share=0.05,
                             largest_class_share=0.2), []))
-    changes = [("old", dict(steps=10, r1_weight=0.0)), ("+ r1", dict(r1_weight=1.0)), ("+ more", dict(steps=20))]
+    changes = [("old", dict(steps=10, r1_weight=0.0)), ("+ r1", dict(r1_weight=1.0)),
+               ("+ more", dict(steps=20))]
     rows = quality.recipe_table(seeds=(0, 1), changes=changes)
     assert [r["change"] for r in rows] == ["old", "old", "+ r1", "+ r1", "+ more", "+ more"]
     assert [c["steps"] for c in seen] == [10, 10, 10, 10, 20, 20]

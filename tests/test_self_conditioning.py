@@ -29,7 +29,8 @@ def test_kmeans_finds_separated_blobs_exactly_and_is_repeatable():
 
 def test_kmeans_refuses_bad_input_in_its_own_words():
     points, _ = blobs([5, 5])
-    with pytest.raises(ValueError, match=r"k must be an integer from 1 to the number of images \(10\), got 11"):
+    with pytest.raises(ValueError, match=r"k must be an integer from 1 to the number of "
+                                         r"images \(10\), got 11"):
         kmeans(points, 11)
     with pytest.raises(ValueError, match="got 0"):
         kmeans(points, 0)
