@@ -523,9 +523,11 @@ def test_cyclegan_typeset_through_the_cli(tmp_path, monkeypatch, capsys):
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["domains"] == "typeset"
     # the pair's own defaults (cyclegan.DOMAIN_DEFAULTS), under what the user typed
-    assert (cfg["steps"], cfg["lr_d"], cfg["lr_decay"]) == (2, 1e-3, "linear")
-    assert cyclegan.CycleGAN({"domains": "typeset"}).cfg["lr_d"] == 1e-3
-    assert cyclegan.CycleGAN({"domains": "bold"}).cfg["lr_d"] == cyclegan.DEFAULTS["lr_d"]
+    assert (cfg["steps"], cfg["discriminator"], cfg["lr_decay"]) == (2, "whole", "linear")
+    assert cyclegan.CycleGAN({"domains": "typeset"}).cfg["steps"] == 2800
+    bold = cyclegan.CycleGAN({"domains": "bold"})
+    assert (bold.cfg["steps"], bold.cfg["discriminator"]) == (800, "patch")
+    assert isinstance(bold.D_A, PatchDiscriminator)
     app = cyclegan.CycleGAN.from_run(run)
     np.testing.assert_array_equal(app.A[:4], mg.data.typeset_digits("train").tensors[0].numpy()[:4])
     # a resume keeps the pair; another model has no pair
@@ -544,3 +546,27 @@ def test_cyclegan_typeset_through_the_cli(tmp_path, monkeypatch, capsys):
     assert set(result["B->A (handwritten to typeset)"]["CycleGAN"]) == {
         "class_kept", "class_kept_any_style", "in_target_domain"}
     assert (run / "plots" / "cyclegan.png").exists()
+
+
+def test_cyclegan_typeset_run_from_before_the_whole_image_discriminator_still_loads(tmp_path):
+    # A typeset run saved before "discriminator" and "g_norm" existed was trained with
+    # PatchGAN discriminators and batch-norm U-Nets: it must rebuild those, not today's.
+    run = tmp_path / "old"
+    assert main(["train", "cyclegan", "--domains", "typeset", "--steps", "1", "--batch-size", "2",
+                 "--sample-every", "1", "--out", str(run), "--quiet"]) == 0
+    assert isinstance(cyclegan.CycleGAN.from_run(run).D_A, mg.gan.models.DCGANDiscriminator)
+    cfg = json.loads((run / "config.json").read_text())
+    for key in cyclegan.CycleGAN.ADDED_LATER:
+        del cfg[key]
+    (run / "config.json").write_text(json.dumps(cfg))
+    old = cyclegan.CycleGAN(dict(cfg, **cyclegan.CycleGAN.ADDED_LATER))
+    with mg.gan.RunFolder.open(run, lock=True) as folder:
+        trainer = mg.gan.Trainer(old.step, old.parts(), run=folder)
+        trainer.step = 1
+        trainer.save_checkpoint()
+    app = cyclegan.CycleGAN.from_run(run)
+    assert isinstance(app.D_A, PatchDiscriminator)
+    for mine, saved in zip(app.G_AB.parameters(), old.G_AB.parameters()):
+        np.testing.assert_array_equal(mine.detach().numpy(), saved.detach().numpy())
+    assert main(["train", "cyclegan", "--resume", str(run), "--steps", "2", "--quiet"]) == 0
+    assert json.loads((run / "config.json").read_text())["discriminator"] == "patch"

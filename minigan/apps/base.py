@@ -24,16 +24,24 @@ __all__ = ["ImageApp", "run_batches"]
 
 class ImageApp:
     DEFAULTS = {}
+    # Settings added after runs were saved without them: {key: the value those runs used}.
+    # A saved config gets these before the defaults, so an old run rebuilds what it trained.
+    ADDED_LATER = {}
     log_keys = ("loss_d", "loss_g")
 
     def __init__(self, cfg=None):
         self.cfg = dict(self.DEFAULTS, **(cfg or {}))
 
     @classmethod
+    def saved_config(cls, config):
+        """A run folder's config, with what runs older than a setting used for it."""
+        return dict(cls.ADDED_LATER, **config)
+
+    @classmethod
     def from_run(cls, run_dir):
         """The app of a trained run folder, its last checkpoint loaded."""
         run = RunFolder.open(run_dir)
-        app = cls(run.config)
+        app = cls(cls.saved_config(run.config))
         restore_parts(app.parts(), run.load_checkpoint(), run.checkpoint_path)
         return app
 

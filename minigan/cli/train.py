@@ -112,6 +112,8 @@ def new_config(args):
 def resumed_config(args, run):
     """The run's own config, with the flags a resume may change (--steps, intervals)."""
     cfg = run.config
+    if cfg["model"] in APPS:
+        cfg = APPS[cfg["model"]][0].saved_config(cfg)
     if cfg["model"] != args.model:
         raise CLIError(f"{run.path} holds a {cfg['model']} run, not {args.model}: "
                        f"resume it with `minigan train {cfg['model']} --resume {run.path}`")
