@@ -25,7 +25,7 @@ What to look at
 How to run
     python lessons/16_style_transfer.py [--quick] [--out DIR] [--seed N] [--baseline]
     (--quick: 300 steps of plain <-> bold, 40 of typeset <-> handwritten, about 30-50 s;
-    the full run trains 800 and 2400 steps: several minutes)
+    the full run trains 800 and 2800 steps: about 5 minutes)
     --baseline evaluates "no translation" (both generators are the identity) in place of
     the CycleGAN: the closing check then fails, as it must.
 
@@ -34,16 +34,19 @@ by checking against "no translation", for each pair and direction, that the clas
 survives and that the translations land in the target domain more often:
     plain <-> bold: by 0.2 in quick mode (measured, seeds 0-2: plain to bold +0.76, +0.32,
     +0.74; bold to plain +0.77, +0.84, +0.80), by 0.3 in the full run;
-    typeset <-> handwritten: full run only, by 0.3 (`minigan train cyclegan --domains
-    typeset`, 2400 steps: +0.67 and +0.49). Type becomes handwriting only after a few
-    thousand steps: in 40 quick steps (or 200) it has not started (+0.01 to +0.03 typeset
-    to handwritten), so quick mode checks only that this pair keeps the class and that its
-    cycle loss falls, and prints the rest.
+    typeset <-> handwritten: full run only, by 0.6, with the class kept at least 85% of the
+    time (`minigan train cyclegan --domains typeset`, 2800 steps, seeds 0-2: +0.80 to
+    +0.83 typeset to handwritten, +0.78 to +0.80 back; the recipe before, with PatchGAN
+    discriminators, gained +0.67 and +0.49). Type becomes handwriting only after several
+    hundred steps (22% of it at step 400): in 40 quick steps it has barely started (+0.02
+    typeset to handwritten, +0.21 back), so quick mode checks only that this pair keeps
+    the class and that its cycle loss falls, and prints the rest.
 It also checks that each pair's cycle loss falls while training. The full run (seed 0,
-199 s on a shared machine) measured: plain to bold 0.64 in the target domain (no
+314 s beside another run) measured: plain to bold 0.64 in the target domain (no
 translation 0.04), bold to plain 0.90 (0.05), class kept 0.95 and 0.96; typeset to
-handwritten 0.59 (0.03), handwritten to typeset 0.48 (0.03), class kept 1.00 and 0.93.
-Typeset <-> handwritten stays short of issue 15's 80% target: see the NOTE in
+handwritten 0.84 (0.03), handwritten to typeset 0.81 (0.03), class kept 0.97 and 0.91.
+Issue 15 asks for 80% in the target domain and 90% of the class kept: handwritten to
+typeset sits at the edge of the second (88-91% over runs): see the NOTE in
 minigan/apps/cyclegan.py.
 """
 import argparse
@@ -90,9 +93,9 @@ N_TEST = 100 if args.quick else 500
 DOMAIN_STEPS = 200 if args.quick else 1000
 # The claim's thresholds (measured: see the docstring): how much more often than "no
 # translation" the translations land in the target domain, per direction; the class floor.
-# None: not checked (quick typeset: the translation has not started).
-GAIN = {"bold": 0.2 if args.quick else 0.3, "typeset": None if args.quick else 0.3}
-CLASS_FLOOR = {"bold": 0.8, "typeset": 0.7 if args.quick else 0.8}
+# None: not checked (quick typeset: the translation has barely started).
+GAIN = {"bold": 0.2 if args.quick else 0.3, "typeset": None if args.quick else 0.6}
+CLASS_FLOOR = {"bold": 0.8, "typeset": 0.7 if args.quick else 0.85}
 os.makedirs(args.out, exist_ok=True)
 mg.manual_seed(args.seed)
 start = time.perf_counter()

@@ -64,7 +64,7 @@ __all__ = ["DEFAULTS", "DOMAIN_DEFAULTS", "DOMAIN_PAIRS", "defaults", "CycleGAN"
 #   cycle_noise 0.3                                    86.2% / 97.6%          86.6% / 87.4%
 #   lr_g 2.5e-4, lr_d 5e-4, identity 2.5, 2800 steps   83.6% / 97.2%          81.4% / 90.2%
 #     (DOMAIN_DEFAULTS["typeset"]; seeds 1 and 2:      84.6% / 97.2%          83.8% / 88.0%
-#                                                      SEED2)
+#      `--seed 1`, `--seed 2`)                         86.0% / 97.6%          82.2% / 89.6%
 #   no translation                                      3.4% / 100%            3.4% / 97.2%
 # The PatchGAN judges 18x18 patches: it let G keep the typeset shapes and change only the
 # texture of the strokes, which the judge (it sees the whole digit) mostly saw through. A
@@ -81,13 +81,13 @@ __all__ = ["DEFAULTS", "DOMAIN_DEFAULTS", "DOMAIN_PAIRS", "defaults", "CycleGAN"
 # skips: 87.2 / 94.0, 90.4 / 83.8); dilations (1, 2, 4) (89.8 / 94.8, 86.0 / 83.4); a
 # G-weight EMA of 0.999 (a few points of domain mid-run, none after the decay); identity
 # 1.5 or lr_d 3e-4 at 3200 steps (82.8 / 96.4, 85.6 / 89.0; 84.8 / 97.0, 83.6 / 87.4).
-# What is left: handwritten -> typeset keeps the class 88-90% of the time, at the edge of
-# the 90% target. Most misses are 4s read as 9s: every typeset face closes the top of its
+# What is left: handwritten -> typeset keeps the class 88.0-90.2% of the time (seeds 0-2),
+# at the edge of the 90% target. Most misses are 4s read as 9s: every typeset face closes the top of its
 # 4, so G_BA closes the open handwritten 4, and a closed 4 in a handwritten hand reads as
 # a 9. By minigan's handwriting-only reader the same translations keep the class 90-92%,
-# and typeset -> handwritten keeps it 79% (it reads the untranslated typeset digits 86%).
-# Wall time of the default typeset run: 3 min 37 s (`/usr/bin/time`, two runs side by
-# side, one thread each).
+# and typeset -> handwritten keeps it 77-79% (it reads the untranslated typeset digits 86%).
+# Wall time of the default typeset run: 3 min 37 s to 3 min 52 s (`/usr/bin/time`, two
+# runs side by side, one thread each).
 DEFAULTS = dict(model="cyclegan", steps=800, batch_size=8, lr_g=5e-4, lr_d=5e-4,
                 betas=(0.5, 0.999), base=16, loss="lsgan", cycle_weight=5.0,
                 identity_weight=1.0, seed=0, sample_every=100, checkpoint_every=500,
