@@ -528,6 +528,8 @@ def test_cyclegan_typeset_through_the_cli(tmp_path, monkeypatch, capsys):
     bold = cyclegan.CycleGAN({"domains": "bold"})
     assert (bold.cfg["steps"], bold.cfg["discriminator"]) == (800, "patch")
     assert isinstance(bold.D_A, PatchDiscriminator)
+    with pytest.raises(ValueError, match="discriminator must be 'patch' .* got 'global'"):
+        cyclegan.build(dict(cyclegan.DEFAULTS, discriminator="global"))
     app = cyclegan.CycleGAN.from_run(run)
     np.testing.assert_array_equal(app.A[:4], mg.data.typeset_digits("train").tensors[0].numpy()[:4])
     # a resume keeps the pair; another model has no pair

@@ -84,10 +84,11 @@ __all__ = ["DEFAULTS", "DOMAIN_DEFAULTS", "DOMAIN_PAIRS", "defaults", "CycleGAN"
 # On the defaults (2800 steps): Ds twice as wide (82.6 / 97.6, 81.6 / 90.2: no change); the
 # handwritten round trip weighted 1.5x (77.8 / 98.0, 72.8 / 92.0: class for domain again).
 # What is left: handwritten -> typeset keeps the class 88.0-90.2% of the time (seeds 0-2),
-# at the edge of the 90% target. Most misses are 4s read as 9s: every typeset face closes the top of its
-# 4, so G_BA closes the open handwritten 4, and a closed 4 in a handwritten hand reads as
-# a 9. By minigan's handwriting-only reader the same translations keep the class 90-92%,
-# and typeset -> handwritten keeps it 77-79% (it reads the untranslated typeset digits 86%).
+# at the edge of the 90% target. Most misses are 4s read as 9s: every typeset face closes
+# the top of its 4, so G_BA closes the open handwritten 4, and a closed 4 in a handwritten
+# hand reads as a 9. By minigan's handwriting-only reader the same translations keep the
+# class 90-92%, and typeset -> handwritten keeps it 77-79% (it reads the untranslated
+# typeset digits 86%).
 # Wall time of the default typeset run: 3 min 37 s to 3 min 52 s (`/usr/bin/time`, two
 # runs side by side, one thread each).
 DEFAULTS = dict(model="cyclegan", steps=800, batch_size=8, lr_g=5e-4, lr_d=5e-4,
@@ -100,10 +101,10 @@ DEFAULTS = dict(model="cyclegan", steps=800, batch_size=8, lr_g=5e-4, lr_d=5e-4,
 # What a pair of domains changes in DEFAULTS (`defaults`): typeset <-> handwritten is a
 # bigger change of style than bold strokes, and needs a longer run, a D that sees the
 # whole digit and a heavier, noisier round trip (the NOTE above).
-DOMAIN_DEFAULTS = {"bold": {}, "typeset": dict(steps=2800, lr_g=2.5e-4, lr_d=5e-4, lr_decay="linear",
-                                               discriminator="whole", g_norm="instance",
-                                               cycle_weight=10.0, identity_weight=2.5,
-                                               cycle_noise=0.3)}
+DOMAIN_DEFAULTS = {"bold": {},
+                   "typeset": dict(steps=2800, lr_g=2.5e-4, lr_d=5e-4, lr_decay="linear",
+                                   discriminator="whole", g_norm="instance",
+                                   cycle_weight=10.0, identity_weight=2.5, cycle_noise=0.3)}
 
 # In cache_dir(); v1 names the recipe (bump it when that changes), t the typeset drawing's.
 ANY_STYLE_CACHE = f"digit_classifier_any_style-v1-t{typeset.VERSION}.npz"
@@ -156,10 +157,14 @@ def build(cfg):
     dilations = tuple(cfg.get("g_dilations", DEFAULTS["g_dilations"]))
     g_norm = cfg.get("g_norm", DEFAULTS["g_norm"])
     kind = cfg.get("discriminator", DEFAULTS["discriminator"])
+    if kind not in ("patch", "whole"):
+        raise ValueError(f"cyclegan: discriminator must be 'patch' (a logit per patch) or "
+                         f"'whole' (one per digit), got {kind!r}")
+
     def D():
         if kind == "whole":
-            return DCGANDiscriminator(1, 28, cfg["base"], norm)
-        return PatchDiscriminator(1, cfg["base"], norm)
+            return DCGANDiscriminator(1, 28, cfg["base"], norm)     # (N, 1, 28, 28) -> (N, 1)
+        return PatchDiscriminator(1, cfg["base"], norm)             # -> (N, 1, 7, 7)
     return (UNet(1, 1, cfg["base"], g_norm, dilations), UNet(1, 1, cfg["base"], g_norm, dilations),
             D(), D())
 
