@@ -84,7 +84,8 @@ __all__ = ["DEFAULTS", "DOMAIN_DEFAULTS", "DOMAIN_PAIRS", "defaults", "CycleGAN"
 # On the defaults (2800 steps): Ds twice as wide (82.6 / 97.6, 81.6 / 90.2: no change); the
 # handwritten round trip weighted 1.5x (77.8 / 98.0, 72.8 / 92.0: class for domain again).
 # What is left: handwritten -> typeset keeps the class 88.0-90.2% of the time (seeds 0-2),
-# at the edge of the 90% target. Most misses are 4s read as 9s: every typeset face closes
+# at the edge of the 90% target. The misses (49-60 of 500) are spread over the classes;
+# the largest single kind is a 4 read as a 9 (6-10 of them): every typeset face closes
 # the top of its 4, so G_BA closes the open handwritten 4, and a closed 4 in a handwritten
 # hand reads as a 9. By minigan's handwriting-only reader the same translations keep the
 # class 90-92%, and typeset -> handwritten keeps it 77-79% (it reads the untranslated
