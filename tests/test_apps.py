@@ -524,9 +524,12 @@ def test_cyclegan_typeset_through_the_cli(tmp_path, monkeypatch, capsys):
     assert cfg["domains"] == "typeset"
     # the pair's own defaults (cyclegan.DOMAIN_DEFAULTS), under what the user typed
     assert (cfg["steps"], cfg["discriminator"], cfg["lr_decay"]) == (2, "whole", "linear")
+    assert cfg["semantic_weight"] == 0.2          # the Ds read digits; the loop logs the terms
+    rows = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert all(r["semantic"] > 0 and r["d_reading"] > 0 for r in rows)
     assert cyclegan.CycleGAN({"domains": "typeset"}).cfg["steps"] == 2800
     bold = cyclegan.CycleGAN({"domains": "bold"})
-    assert (bold.cfg["steps"], bold.cfg["discriminator"]) == (800, "patch")
+    assert (bold.cfg["steps"], bold.cfg["discriminator"], bold.cfg["semantic_weight"]) == (800, "patch", 0)
     assert isinstance(bold.D_A, PatchDiscriminator)
     with pytest.raises(ValueError, match="discriminator must be 'patch' .* got 'global'"):
         cyclegan.build(dict(cyclegan.DEFAULTS, discriminator="global"))
@@ -550,25 +553,108 @@ def test_cyclegan_typeset_through_the_cli(tmp_path, monkeypatch, capsys):
     assert (run / "plots" / "cyclegan.png").exists()
 
 
-def test_cyclegan_typeset_run_from_before_the_whole_image_discriminator_still_loads(tmp_path):
+def _semantic_setup(seed=0):
+    """Small float64 typeset models (base 4) and a batch of 3 digits per domain."""
+    mg.manual_seed(seed)
+    models = [m.double() for m in cyclegan.build(dict(cyclegan.defaults("typeset"), base=4))]
+    A, la, B, lb = cyclegan.domains("test", "typeset")
+    pick_b = np.array([4, 5, 6])                       # digits unlike a's, so a mix-up shows
+    assert not np.any(la[:3] == lb[pick_b])
+    batch = (mg.tensor(A[:3].astype(np.float64)), mg.tensor(B[pick_b].astype(np.float64)),
+             mg.tensor(la[:3].astype(np.int64)), mg.tensor(lb[pick_b].astype(np.int64)))
+    return models, batch
+
+
+def _step_without_updating(models, batch, semantic_weight):
+    """cyclegan_step on copies of the models with lr 0: it leaves each gradient in .grad."""
+    import copy
+    G_AB, G_BA, D_A, D_B = models = [copy.deepcopy(m) for m in models]
+    a, b, la, lb = batch
+    opt_g = mg.optim.SGD(list(G_AB.parameters()) + list(G_BA.parameters()), lr=0.0)
+    opt_d = mg.optim.SGD(list(D_A.parameters()) + list(D_B.parameters()), lr=0.0)
+    row = cyclegan.cyclegan_step(G_AB, G_BA, D_A, D_B, opt_g, opt_d, a, b,
+                                 mg.gan.get_loss("lsgan"), 10.0, 2.5,
+                                 semantic_weight=semantic_weight, labels=(la, lb))
+    return models, row
+
+
+def test_cyclegan_semantic_term_asks_each_d_to_read_the_source_digit():
+    # The typeset pair's semantic term (CyCADA): with weight w, G_AB's gradient gains exactly
+    # w * d CE(D_B's reading of G_AB(a), a's digit), G_BA's w * d CE(D_A's of G_BA(b), b's);
+    # and the Ds learn to read the digits of their own domain's real images.
+    import copy
+    models, batch = _semantic_setup()
+    a, b, la, lb = batch
+    assert isinstance(models[2], mg.gan.AuxiliaryClassifierDiscriminator)
+    (G_AB0, G_BA0, _, _), plain = _step_without_updating(models, batch, 0.0)
+    (G_AB1, G_BA1, D_A1, D_B1), with_term = _step_without_updating(models, batch, 0.5)
+    assert "semantic" not in plain and with_term["semantic"] > 0
+    # each direction's term on its own, by hand, on fresh copies
+    G_AB, G_BA, D_A, D_B = (copy.deepcopy(m) for m in models)
+    ce = mg.nn.functional.cross_entropy
+    read_ab, read_ba = ce(D_B.logit_and_classes(G_AB(a))[1], la), ce(D_A.logit_and_classes(G_BA(b))[1], lb)
+    (read_ab + read_ba).backward()
+    assert with_term["semantic"] == pytest.approx(read_ab.item() + read_ba.item(), rel=1e-12)
+    for before, after, alone in ((G_AB0, G_AB1, G_AB), (G_BA0, G_BA1, G_BA)):
+        for p0, p1, p in zip(before.parameters(), after.parameters(), alone.parameters()):
+            np.testing.assert_allclose(p1.grad.numpy() - p0.grad.numpy(), 0.5 * p.grad.numpy(),
+                                       rtol=1e-7, atol=1e-12)
+        assert max(np.abs(p.grad.numpy()).max() for p in alone.parameters()) > 1e-6
+    # the Ds' reading of the real digits (lr 0: the same weights and batch statistics)
+    reading = (mg.nn.functional.cross_entropy(D_A1.logit_and_classes(a)[1], la) +
+               mg.nn.functional.cross_entropy(D_B1.logit_and_classes(b)[1], lb))
+    assert with_term["d_reading"] == pytest.approx(reading.item(), rel=1e-10)
+    assert np.abs(D_B1.classes.weight.grad.numpy()).max() > 0
+
+
+def test_cyclegan_semantic_term_refuses_what_it_cannot_use():
+    models, (a, b, la, lb) = _semantic_setup()
+    G_AB, G_BA, D_A, D_B = models
+    opt = mg.optim.SGD(G_AB.parameters(), lr=0.0)
+    loss = mg.gan.get_loss("lsgan")
+    step = lambda *Ds, labels: cyclegan.cyclegan_step(G_AB, G_BA, *Ds, opt, opt, a, b, loss,
+                                                      semantic_weight=0.2, labels=labels)
+    with pytest.raises(ValueError, match=r"needs labels = \(digits of a, digits of b\), got None"):
+        step(D_A, D_B, labels=None)
+    with pytest.raises(ValueError, match=r"labels of b must be one digit per image, shape \(3,\), "
+                                         r"got \(3, 1\)"):
+        step(D_A, D_B, labels=(la, lb.reshape(3, 1)))
+    plain = mg.gan.DCGANDiscriminator(1, 28, 4).double()
+    with pytest.raises(ValueError, match="also read the digit .* got D_B = DCGANDiscriminator"):
+        step(D_A, plain, labels=(la, lb))
+    with pytest.raises(ValueError, match="semantic_weight > 0 needs discriminator='whole'.* got discriminator='patch'"):
+        cyclegan.build(dict(cyclegan.DEFAULTS, semantic_weight=0.2))
+    assert type(cyclegan.build(dict(cyclegan.defaults("typeset"), semantic_weight=0.0))[2]) is \
+        mg.gan.DCGANDiscriminator
+
+
+@pytest.mark.parametrize("missing, discriminator", [
+    (("discriminator", "g_norm", "semantic_weight"), PatchDiscriminator),
+    (("semantic_weight",), mg.gan.models.DCGANDiscriminator)])
+def test_cyclegan_typeset_run_from_before_still_loads(tmp_path, missing, discriminator):
     # A typeset run saved before "discriminator" and "g_norm" existed was trained with
-    # PatchGAN discriminators and batch-norm U-Nets: it must rebuild those, not today's.
+    # PatchGAN discriminators and batch-norm U-Nets; one saved before "semantic_weight",
+    # with Ds that read no digits. Each must rebuild what it was trained with, not today's.
+    assert set(cyclegan.CycleGAN.ADDED_LATER) == {"discriminator", "g_norm", "semantic_weight"}
     run = tmp_path / "old"
     assert main(["train", "cyclegan", "--domains", "typeset", "--steps", "1", "--batch-size", "2",
                  "--sample-every", "1", "--out", str(run), "--quiet"]) == 0
-    assert isinstance(cyclegan.CycleGAN.from_run(run).D_A, mg.gan.models.DCGANDiscriminator)
+    assert isinstance(cyclegan.CycleGAN.from_run(run).D_A, mg.gan.AuxiliaryClassifierDiscriminator)
     cfg = json.loads((run / "config.json").read_text())
-    for key in cyclegan.CycleGAN.ADDED_LATER:
+    for key in missing:
         del cfg[key]
     (run / "config.json").write_text(json.dumps(cfg))
-    old = cyclegan.CycleGAN(dict(cfg, **cyclegan.CycleGAN.ADDED_LATER))
+    old = cyclegan.CycleGAN(dict(cyclegan.CycleGAN.ADDED_LATER, **cfg))   # as it was trained
     with mg.gan.RunFolder.open(run, lock=True) as folder:
         trainer = mg.gan.Trainer(old.step, old.parts(), run=folder)
         trainer.step = 1
         trainer.save_checkpoint()
     app = cyclegan.CycleGAN.from_run(run)
-    assert isinstance(app.D_A, PatchDiscriminator)
-    for mine, saved in zip(app.G_AB.parameters(), old.G_AB.parameters()):
+    assert type(app.D_A) is discriminator
+    for mine, saved in zip(list(app.G_AB.parameters()) + list(app.D_A.parameters()),
+                           list(old.G_AB.parameters()) + list(old.D_A.parameters())):
         np.testing.assert_array_equal(mine.detach().numpy(), saved.detach().numpy())
     assert main(["train", "cyclegan", "--resume", str(run), "--steps", "2", "--quiet"]) == 0
-    assert json.loads((run / "config.json").read_text())["discriminator"] == "patch"
+    resumed = json.loads((run / "config.json").read_text())
+    assert {key: resumed[key] for key in missing} == {
+        key: cyclegan.CycleGAN.ADDED_LATER[key] for key in missing}

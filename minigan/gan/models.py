@@ -17,6 +17,7 @@ from ..ops import cat
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
            "ConditionalDCGANGenerator", "ConditionalDCGANDiscriminator", "SelfConditionedGenerator",
+           "AuxiliaryClassifierDiscriminator",
            "ConditionalMLPGenerator", "ConditionalMLPDiscriminator", "dcgan_init"]
 
 
@@ -139,6 +140,28 @@ class DCGANDiscriminator(nn.Module):
         self.features = nn.Sequential(*blocks, nn.Flatten())
         self.feature_dim = width * start * start
         self.head = _maybe_sn(nn.Linear(self.feature_dim, 1), spectral_norm)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class AuxiliaryClassifierDiscriminator(DCGANDiscriminator):
+    """A DCGAN D with a second head on the same features: the class of the image (AC-GAN).
+
+    D(x) is the usual logit (N, 1), so it drops in wherever a DCGANDiscriminator goes;
+    D.logit_and_classes(x) gives that logit and the class logits (N, num_classes) from one
+    pass. Training the class head on real images teaches D what makes each class; a
+    generator can then be asked for images that D reads as a given class.
+    """
+
+    def __init__(self, num_classes=10, channels=1, **kwargs):
+        super().__init__(channels, **kwargs)
+        self.num_classes = num_classes
+        self.classes = nn.Linear(self.feature_dim, num_classes)
+
+    def logit_and_classes(self, x):
+        phi = self.features(x)                                # (N, F)
+        return self.head(phi), self.classes(phi)              # (N, 1), (N, num_classes)
 
     def forward(self, x):
         return self.head(self.features(x))
