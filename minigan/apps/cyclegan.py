@@ -289,9 +289,10 @@ def cyclegan_step(G_AB, G_BA, D_A, D_B, opt_g, opt_d, a, b, loss, cycle_weight=5
     else:
         real_a, real_b = D_A(a), D_B(b)
     loss_d = loss.d_loss(real_a, D_A(fake_a.detach())) + loss.d_loss(real_b, D_B(fake_b.detach()))
+    total_d = loss_d + reading if semantic_weight else loss_d
     opt_d.zero_grad()
-    (loss_d + reading if semantic_weight else loss_d).backward()
-    check_finite(step, " before the discriminators' update", loss_d=loss_d.item())
+    total_d.backward()
+    check_finite(step, " before the discriminators' update", loss_d=total_d.item())
     opt_d.step()
     row = {"loss_d": loss_d.item(), "loss_g": adv.item(), "cycle": cyc.item(),
            "identity": idt.item(), "grad_norm_g": grad_norm(list(G_AB.parameters()) + list(G_BA.parameters()))}
