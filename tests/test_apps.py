@@ -1,5 +1,6 @@
 """minigan.apps: masks and noise, PSNR/SSIM against known values, the reconstruction
 losses, and a few steps of each application end to end (run folders, CLI, eval)."""
+import copy
 import json
 import math
 
@@ -567,7 +568,6 @@ def _semantic_setup(seed=0):
 
 def _step_without_updating(models, batch, semantic_weight):
     """cyclegan_step on copies of the models with lr 0: it leaves each gradient in .grad."""
-    import copy
     G_AB, G_BA, D_A, D_B = models = [copy.deepcopy(m) for m in models]
     a, b, la, lb = batch
     opt_g = mg.optim.SGD(list(G_AB.parameters()) + list(G_BA.parameters()), lr=0.0)
@@ -582,7 +582,6 @@ def test_cyclegan_semantic_term_asks_each_d_to_read_the_source_digit():
     # The typeset pair's semantic term (CyCADA): with weight w, G_AB's gradient gains exactly
     # w * d CE(D_B's reading of G_AB(a), a's digit), G_BA's w * d CE(D_A's of G_BA(b), b's);
     # and the Ds learn to read the digits of their own domain's real images.
-    import copy
     models, batch = _semantic_setup()
     a, b, la, lb = batch
     assert isinstance(models[2], mg.gan.AuxiliaryClassifierDiscriminator)

@@ -163,9 +163,6 @@ class AuxiliaryClassifierDiscriminator(DCGANDiscriminator):
         phi = self.features(x)                                # (N, F)
         return self.head(phi), self.classes(phi)              # (N, 1), (N, num_classes)
 
-    def forward(self, x):
-        return self.head(self.features(x))
-
 
 class ConditionalDCGANGenerator(DCGANGenerator):
     """A label embedding is concatenated to z, so G(z, y) draws the digit y."""
